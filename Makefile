@@ -1,0 +1,56 @@
+# The map between components. `make demo` and `make test` do everything on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE ?= demo
+SAMPLE_DIR := data/sample-$(SAMPLE)
+
+export MOVIEREC_WAREHOUSE ?= warehouse/movierec.duckdb
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+
+.PHONY: help setup demo sample ingest build test test-fast bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed  ## create .venv with the pinned dependencies and the movierec package
+
+$(SAMPLE_DIR)/.done: $(VENV)/.installed
+	$(BIN)/movierec generate --size $(SAMPLE) --out $(SAMPLE_DIR)
+	@touch $@
+
+sample: $(SAMPLE_DIR)/.done  ## generate the built-in sample (SAMPLE=tiny|demo|full, default demo)
+
+ingest: sample  ## load the sample into the warehouse (DATA=folder to load real files instead)
+	$(BIN)/movierec ingest $(or $(DATA),$(SAMPLE_DIR))
+
+build: setup  ## dbt build: staging, marts, models, metrics and their tests
+	$(BIN)/dbt build
+
+demo: ingest build  ## set up, generate the demo sample, ingest it and run dbt build
+
+test: setup  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: setup  ## the tests that take under a few seconds each
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: setup  ## benchmarks at full size (slow; prints tables)
+	$(BIN)/python benchmarks/bench_ingest.py
+
+lock:  ## refreeze requirements.txt from requirements.in in a scratch venv
+	rm -rf /tmp/movierec-lock && $(PYTHON) -m venv /tmp/movierec-lock
+	/tmp/movierec-lock/bin/pip install --quiet -r requirements.in
+	(echo "# Exact pins of every package (make lock regenerates this from requirements.in)."; \
+	 /tmp/movierec-lock/bin/pip freeze) > requirements.txt
+
+clean:  ## remove the warehouse, generated samples and dbt output (keeps .venv)
+	rm -rf warehouse data target logs

@@ -1,0 +1,387 @@
+"""What every parser shares: the raw schema, the per-file counts, rejects, duplicates, and the loader.
+
+Parsers read files and hand Arrow tables to an `Ingestion`, which writes them into the
+warehouse's `raw` schema inside one transaction: a failed run leaves the previous warehouse
+untouched, a successful one replaces the raw schema whole, so re-running on the same input
+gives the same warehouse.
+
+Nothing is dropped silently. For every file the counts satisfy
+
+    lines = headers + blank + loaded + rejected + duplicates
+
+where `headers` are movie headers (`123:`) or CSV column headers, `rejected` lines are kept in
+`raw.rejects` with file, line number, text and reason, and `duplicates` are ratings superseded
+by another rating of the same user and movie (`raw.duplicates`, rule below).
+
+Duplicate rule: when a user rated a movie more than once, the rating with the latest date
+wins; on equal dates, the one read last (later file, then later line) wins, as a correction
+of the earlier one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+DUPLICATE_RULE = (
+    "a user's repeated rating of a movie: the latest date wins; on equal dates the one read last "
+    "(later file, then later line) wins"
+)
+
+RATINGS_SCHEMA = pa.schema(
+    [
+        ("movie_id", pa.int32()),
+        ("user_id", pa.int32()),
+        ("rating", pa.float32()),
+        ("rated_on", pa.date32()),
+        ("rated_at", pa.timestamp("s")),
+        ("file_id", pa.int16()),
+        ("line", pa.int32()),
+    ]
+)
+MOVIES_SCHEMA = pa.schema(
+    [
+        ("movie_id", pa.int32()),
+        ("title", pa.string()),
+        ("release_year", pa.int16()),
+        ("genres", pa.string()),
+    ]
+)
+PAIRS_SCHEMA = pa.schema([("movie_id", pa.int32()), ("user_id", pa.int32())])
+QUALIFYING_SCHEMA = pa.schema([("movie_id", pa.int32()), ("user_id", pa.int32()), ("rated_on", pa.date32())])
+SPLITS_SCHEMA = pa.schema(
+    [("split", pa.string()), ("part", pa.string()), ("user_id", pa.int32()), ("movie_id", pa.int32())]
+)
+
+RAW_DDL = """
+create table raw.ratings (
+    movie_id integer not null, user_id integer not null, rating float not null,
+    rated_on date not null, rated_at timestamp, file_id smallint not null, line integer not null
+);
+create table raw.movies (movie_id integer not null, title varchar, release_year smallint, genres varchar);
+create table raw.probe (movie_id integer not null, user_id integer not null);
+create table raw.qualifying (movie_id integer not null, user_id integer not null, rated_on date);
+create table raw.splits (split varchar not null, part varchar not null, user_id integer not null, movie_id integer not null);
+create table raw.rejects (file varchar not null, line bigint not null, raw_text varchar, reason varchar not null);
+create table raw.duplicates (
+    file varchar not null, line integer not null, movie_id integer, user_id integer,
+    rating float, rated_on date, rated_at timestamp
+);
+create table raw.files (
+    file_id smallint not null, file varchar not null, kind varchar not null, bytes bigint,
+    lines bigint, headers bigint, blank bigint, loaded bigint, rejected bigint, duplicates bigint
+);
+create table raw.dataset (
+    format varchar, variant varchar, source_dir varchar, rating_min float, rating_max float,
+    duplicate_rule varchar, ratings bigint, users bigint, movies bigint
+);
+"""
+
+
+class IngestError(Exception):
+    """A problem the user must fix: the message names the file, the line and what is wrong."""
+
+
+@dataclass
+class FileCounts:
+    """What was read from one file and what became of it."""
+
+    file_id: int
+    file: str
+    kind: str
+    bytes: int = 0
+    lines: int = 0
+    headers: int = 0
+    blank: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    @property
+    def accounted(self) -> int:
+        return self.headers + self.blank + self.loaded + self.rejected + self.duplicates
+
+
+@dataclass
+class Progress:
+    """A one-line progress display for long reads: bytes, records and rate, on stderr.
+
+    On a terminal the line is redrawn in place; elsewhere (CI logs) a line is printed every
+    `interval` seconds. Quiet for inputs under `min_bytes`.
+    """
+
+    total_bytes: int
+    label: str = "ingest"
+    enabled: bool = True
+    interval: float = 5.0
+    min_bytes: int = 64 << 20
+    done_bytes: int = 0
+    records: int = 0
+    _start: float = field(default_factory=time.perf_counter)
+    _last: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self.enabled = self.enabled and self.total_bytes >= self.min_bytes
+
+    def advance(self, nbytes: int, records: int) -> None:
+        self.done_bytes += nbytes
+        self.records += records
+        now = time.perf_counter()
+        if self.enabled and (now - self._last >= (0.5 if self._tty else self.interval)):
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float, end: str = "") -> None:
+        elapsed = max(now - self._start, 1e-9)
+        share = self.done_bytes / self.total_bytes if self.total_bytes else 1.0
+        text = (
+            f"{self.label}: {self.done_bytes / 1e6:,.0f} / {self.total_bytes / 1e6:,.0f} MB ({share:.0%}), "
+            f"{self.records:,} records, {self.records / elapsed / 1e6:.1f}M records/s, {elapsed:.0f} s"
+        )
+        if self._tty:
+            print("\r" + text, end=end or "", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            self._draw(time.perf_counter(), end="\n")
+
+
+def split_duplicates(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """Apply the duplicate rule within one batch of ratings.
+
+    Returns the ratings to keep (in their original order) and the superseded ones (or None).
+    """
+    movie = table.column("movie_id").to_numpy()
+    user = table.column("user_id").to_numpy()
+    key = (movie.astype(np.int64) << 32) | user.astype(np.int64)
+    involved = pd.Series(key).duplicated(keep=False).to_numpy()
+    if not involved.any():
+        return table, None
+    idx = np.flatnonzero(involved)
+    rated_on = table.column("rated_on").cast(pa.int32()).to_numpy()[idx]
+    rated_at = table.column("rated_at").cast(pa.int64()).fill_null(np.iinfo(np.int64).min).to_numpy()[idx]
+    file_id = table.column("file_id").to_numpy()[idx]
+    line = table.column("line").to_numpy()[idx]
+    # Within each key the winner sorts last: latest date, then latest time, file, line.
+    order = np.lexsort((line, file_id, rated_at, rated_on, key[idx]))
+    sorted_keys = key[idx][order]
+    is_last = np.ones(len(order), dtype=bool)
+    is_last[:-1] = sorted_keys[:-1] != sorted_keys[1:]
+    drop = np.zeros(len(key), dtype=bool)
+    drop[idx[order[~is_last]]] = True
+    return table.filter(pa.array(~drop)), table.filter(pa.array(drop))
+
+
+class Ingestion:
+    """Collects parsed tables and writes them to the warehouse's `raw` schema in one transaction."""
+
+    BATCH_ROWS = 4_000_000
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path, reject_threshold: float, progress: Progress):
+        self.con = con
+        self.root = root
+        self.reject_threshold = reject_threshold
+        self.progress = progress
+        self.files: list[FileCounts] = []
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_rows: dict[str, int] = {}
+        self._rejects: list[tuple[str, int, str, str]] = []
+        self._resolve_movies: set[int] = set()
+        self._resolve_all = False
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.con.execute("begin transaction")
+        self.con.execute("drop schema if exists raw cascade")
+        self.con.execute("create schema raw")
+        self.con.execute(RAW_DDL)
+
+    def file(self, path: Path, kind: str) -> FileCounts:
+        """Register a file about to be read; its counts are filled in by the parser."""
+        try:
+            name = str(path.relative_to(self.root))
+        except ValueError:
+            name = str(path)
+        counts = FileCounts(file_id=len(self.files) + 1, file=name, kind=kind)
+        self.files.append(counts)
+        return counts
+
+    # --- records ------------------------------------------------------------------------------
+
+    def reject(self, counts: FileCounts, line: int, raw: bytes | str, reason: str) -> None:
+        text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        counts.rejected += 1
+        self._rejects.append((counts.file, line, text.rstrip("\r\n")[:1000], reason))
+        if len(self._rejects) >= 10_000:
+            self._flush_rejects()
+
+    def add(self, kind: str, table: pa.Table) -> None:
+        """Queue rows for one of the raw tables ('ratings', 'movies', 'probe', 'qualifying', 'splits')."""
+        if table.num_rows == 0:
+            return
+        self._pending.setdefault(kind, []).append(table)
+        self._pending_rows[kind] = self._pending_rows.get(kind, 0) + table.num_rows
+        if self._pending_rows[kind] >= self.BATCH_ROWS:
+            self._flush(kind)
+
+    def add_ratings(self, counts: FileCounts, table: pa.Table, dedupe_in_batch: bool = True) -> None:
+        """Queue ratings of one file; with `dedupe_in_batch`, duplicates inside the batch are resolved now."""
+        table = table.cast(RATINGS_SCHEMA)
+        counts.loaded += table.num_rows
+        if dedupe_in_batch:
+            table, dropped = split_duplicates(table)
+            if dropped is not None:
+                self._record_duplicates(dropped)  # moves their count from loaded to duplicates
+        self.add("ratings", table)
+
+    def resolve_duplicates_later(self, movie_ids: set[int] | None = None) -> None:
+        """Ask for a warehouse-wide duplicate pass: for these movies, or (None) for all ratings."""
+        if movie_ids is None:
+            self._resolve_all = True
+        else:
+            self._resolve_movies |= movie_ids
+
+    def _record_duplicates(self, dropped: pa.Table) -> None:
+        by_id = {f.file_id: f for f in self.files}
+        ids, n = np.unique(dropped.column("file_id").to_numpy(), return_counts=True)
+        for file_id, count in zip(ids, n):
+            by_id[int(file_id)].duplicates += int(count)
+            by_id[int(file_id)].loaded -= int(count)
+        self.con.register("_dups", dropped)
+        self.con.execute(
+            """insert into raw.duplicates
+               select f.file, d.line, d.movie_id, d.user_id, d.rating, d.rated_on, d.rated_at
+               from _dups as d inner join (select unnest(?) as file_id, unnest(?) as file) as f using (file_id)""",
+            [[f.file_id for f in self.files], [f.file for f in self.files]],
+        )
+        self.con.unregister("_dups")
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _flush(self, kind: str) -> None:
+        tables = self._pending.pop(kind, [])
+        self._pending_rows.pop(kind, None)
+        if not tables:
+            return
+        batch = pa.concat_tables(tables)
+        self.con.register("_batch", batch)
+        self.con.execute(f"insert into raw.{kind} by name select * from _batch")
+        self.con.unregister("_batch")
+
+    def _flush_rejects(self) -> None:
+        if self._rejects:
+            self.con.executemany("insert into raw.rejects values (?, ?, ?, ?)", self._rejects)
+            self._rejects = []
+
+    def _resolve_duplicates_in_warehouse(self) -> None:
+        """The duplicate rule over the loaded table, for sources not grouped by movie."""
+        if not (self._resolve_all or self._resolve_movies):
+            return
+        scope = "true" if self._resolve_all else "movie_id in (select unnest(?))"
+        params = [] if self._resolve_all else [sorted(self._resolve_movies)]
+        self.con.execute(
+            f"""
+            create temp table _losers as
+            with candidates as (
+                select * from raw.ratings
+                where {scope}
+                  and (user_id, movie_id) in (
+                      select (user_id, movie_id) from raw.ratings where {scope}
+                      group by user_id, movie_id having count(*) > 1
+                  )
+            )
+            select * from candidates
+            qualify row_number() over (
+                partition by user_id, movie_id
+                order by rated_on desc, rated_at desc nulls last, file_id desc, line desc
+            ) > 1
+            """,
+            params * 2,
+        )
+        losers = self.con.execute("select * from _losers").arrow()
+        if hasattr(losers, "read_all"):
+            losers = losers.read_all()
+        if losers.num_rows:
+            self.con.execute(
+                "delete from raw.ratings where (file_id, line) in (select (file_id, line) from _losers)"
+            )
+            self._record_duplicates(losers.cast(RATINGS_SCHEMA))
+        self.con.execute("drop table _losers")
+
+    def finish(self, fmt: str, variant: str) -> dict:
+        """Flush, resolve duplicates, check the counts and the reject rate, write the summary tables."""
+        for kind in list(self._pending):
+            self._flush(kind)
+        self._flush_rejects()
+        self._resolve_duplicates_in_warehouse()
+        for f in self.files:
+            if f.accounted != f.lines:
+                raise AssertionError(f"{f.file}: counts do not add up: {f}")  # a bug, not bad input
+        self.con.executemany(
+            "insert into raw.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (f.file_id, f.file, f.kind, f.bytes, f.lines, f.headers, f.blank, f.loaded, f.rejected, f.duplicates)
+                for f in self.files
+            ],
+        )
+        self.con.execute(
+            """insert into raw.dataset
+               select ?, ?, ?, min(rating), max(rating), ?, count(*), count(distinct user_id), count(distinct movie_id)
+               from raw.ratings""",
+            [fmt, variant, str(self.root), DUPLICATE_RULE],
+        )
+        summary = self.summary()
+        if summary["rejected"] > self.reject_threshold * max(summary["records"], 1):
+            raise IngestError(self._threshold_message(summary))
+        self.con.execute("commit")
+        return summary
+
+    def abort(self) -> None:
+        try:
+            self.con.execute("rollback")
+        except duckdb.Error:
+            pass
+
+    # --- reporting ----------------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        totals = {k: sum(getattr(f, k) for f in self.files) for k in
+                  ("lines", "headers", "blank", "loaded", "rejected", "duplicates")}
+        totals["records"] = totals["loaded"] + totals["rejected"] + totals["duplicates"]
+        return totals
+
+    def _threshold_message(self, summary: dict) -> str:
+        examples = self.con.execute(
+            "select file, line, reason, raw_text from raw.rejects order by file, line limit 10"
+        ).fetchall()
+        lines = [
+            f"{summary['rejected']:,} of {summary['records']:,} records rejected "
+            f"({summary['rejected'] / max(summary['records'], 1):.3%}), over the limit of "
+            f"{self.reject_threshold:.3%} (--max-reject-rate); nothing was written. First rejects:"
+        ]
+        lines += [f"  {file}:{line}: {reason}: {raw!r}" for file, line, reason, raw in examples]
+        return "\n".join(lines)
+
+    def report_lines(self) -> list[str]:
+        rows = [("file", "lines", "headers", "blank", "loaded", "rejected", "duplicates")]
+        for f in self.files:
+            rows.append((f.file, f.lines, f.headers, f.blank, f.loaded, f.rejected, f.duplicates))
+        s = self.summary()
+        rows.append(("total", s["lines"], s["headers"], s["blank"], s["loaded"], s["rejected"], s["duplicates"]))
+        widths = [max(len(f"{r[i]:,}" if isinstance(r[i], int) else str(r[i])) for r in rows) for i in range(7)]
+        out = []
+        for r in rows:
+            cells = [f"{v:,}" if isinstance(v, int) else str(v) for v in r]
+            out.append("  ".join([cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]))
+        return out
