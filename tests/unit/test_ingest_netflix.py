@@ -94,7 +94,7 @@ def test_reject_rate_over_the_threshold_stops_and_keeps_the_old_warehouse(tmp_pa
     with pytest.raises(IngestError) as error:
         run(bad, tmp_path)  # default threshold 0.1%
     message = str(error.value)
-    assert "9 of 11 records rejected" in message
+    assert "9 of 11 ratings records rejected" in message
     assert "combined_data_1.txt:4: expected 3 fields" in message
     assert len(ratings(warehouse)) == 4  # untouched
 

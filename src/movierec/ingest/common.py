@@ -342,8 +342,10 @@ class Ingestion:
             [fmt, variant, str(self.root), DUPLICATE_RULE],
         )
         summary = self.summary()
-        if summary["rejected"] > self.reject_threshold * max(summary["records"], 1):
-            raise IngestError(self._threshold_message(summary))
+        over = [kind for kind, (rejected, records) in self._records_by_kind().items()
+                if rejected > self.reject_threshold * max(records, 1)]
+        if over:
+            raise IngestError(self._threshold_message(over))
         self.con.execute("commit")
         return summary
 
@@ -361,14 +363,31 @@ class Ingestion:
         totals["records"] = totals["loaded"] + totals["rejected"] + totals["duplicates"]
         return totals
 
-    def _threshold_message(self, summary: dict) -> str:
+    def _records_by_kind(self) -> dict[str, tuple[int, int]]:
+        """(rejected, records) per kind of file: the reject limit applies to each kind on its own,
+        so a broken title file is not hidden behind millions of good ratings."""
+        totals: dict[str, tuple[int, int]] = {}
+        for f in self.files:
+            rejected, records = totals.get(f.kind, (0, 0))
+            totals[f.kind] = (rejected + f.rejected, records + f.loaded + f.rejected + f.duplicates)
+        return totals
+
+    def _threshold_message(self, kinds: list[str]) -> str:
+        by_kind = self._records_by_kind()
+        files = [f.file for f in self.files if f.kind in kinds]
         examples = self.con.execute(
-            "select file, line, reason, raw_text from raw.rejects order by file, line limit 10"
+            "select file, line, reason, raw_text from raw.rejects where file in (select unnest(?)) "
+            "order by file, line limit 10",
+            [files],
         ).fetchall()
         lines = [
-            f"{summary['rejected']:,} of {summary['records']:,} records rejected "
-            f"({summary['rejected'] / max(summary['records'], 1):.3%}), over the limit of "
-            f"{self.reject_threshold:.3%} (--max-reject-rate); nothing was written. First rejects:"
+            f"{by_kind[kind][0]:,} of {by_kind[kind][1]:,} {kind} records rejected "
+            f"({by_kind[kind][0] / max(by_kind[kind][1], 1):.3%})"
+            for kind in kinds
+        ]
+        lines = [
+            "; ".join(lines) + f": over the limit of {self.reject_threshold:.3%} (--max-reject-rate); "
+            "nothing was written. First rejects:"
         ]
         lines += [f"  {file}:{line}: {reason}: {raw!r}" for file, line, reason, raw in examples]
         return "\n".join(lines)

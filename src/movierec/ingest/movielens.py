@@ -1,0 +1,566 @@
+"""Parsers for the MovieLens (GroupLens) files.
+
+Three layouts are recognized, in the folder given or in its single MovieLens subfolder:
+
+* ml-100k: `u.data` (tab-separated `user id, item id, rating, timestamp`), `u.item`
+  (`|`-separated, latin-1, 19 genre flags), `u.genre`, and the canonical splits
+  `u1..u5.base/.test`, `ua/ub.base/.test` (the layout of `u.data`) into `raw.splits`;
+* ml-1m / ml-10m: `ratings.dat` (`UserID::MovieID::Rating::Timestamp`) and `movies.dat`
+  (`MovieID::Title (Year)::Genre|Genre`, latin-1 in ml-1m, UTF-8 in ml-10m);
+* ml-latest, ml-latest-small, ml-20m/25m/32m: `ratings.csv` and `movies.csv` with a column
+  header, RFC-4180 quoting in `movies.csv`.
+
+Ratings files are streamed in chunks of about 16 MB cut at a newline. A chunk is parsed by
+pyarrow with typed columns in one call (`::` is turned into a tab first) and checked in bulk
+(positive ids, rating on the scale, timestamp between 1970 and 2100, one row per line); a chunk
+that fails any check is parsed again line by line, so that every bad line is rejected with its
+file, line number, text and reason while the good lines of the chunk are still loaded.
+
+MovieLens files are not grouped by movie, so duplicates (a user rating a movie twice) are left
+to the loader's warehouse-wide pass (`Ingestion.resolve_duplicates_later(None)`).
+
+Movies: the title loses its trailing ` (1995)` (kept whole when there is no year), the year
+goes to `release_year` (in ml-100k, a title without a year takes the year of its release date,
+e.g. `Land Before Time III (1995) (V)`), genre names are joined with `|`; `(no genres listed)`
+and ml-100k's `unknown` genre become NULL.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion
+
+CHUNK_BYTES = 16 << 20
+# Timestamps are seconds since 1970-01-01 UTC; anything in 2101 or later is taken as corrupt.
+MAX_TIMESTAMP = int(dt.datetime(2101, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+RATING_FIELDS = ("user_id", "movie_id", "rating", "timestamp")
+RATING_LAYOUT = ",".join(RATING_FIELDS)
+RATINGS_CSV_HEADER = ("userid", "movieid", "rating", "timestamp")
+MOVIES_CSV_HEADER = ("movieid", "title", "genres")
+STANDARD_100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+NO_GENRES = {"(no genres listed)", "unknown", ""}
+
+_INT = re.compile(r"^\d+$", re.ASCII)
+_SIGNED_INT = re.compile(r"^[+-]?\d+$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
+# `Title (1995)`; also a run of years `(2006-2007)` / `(2006–2007)` / `(2006– )`, the first year counting.
+_TITLE_YEAR = re.compile(r"^(.*?)\s*\((\d{4})(?:\s*[-\u2013]\s*(?:\d{4})?\s*)?\)$")
+_RELEASE_DATE = re.compile(r"^\d{1,2}-[A-Za-z]{3}-\d{4}$", re.ASCII)
+_SPLIT_FILE = re.compile(r"^(u[0-9a-z]+)\.(base|test)$")
+
+
+@dataclass(frozen=True)
+class RatingsFormat:
+    """How the lines of a ratings file are laid out."""
+
+    name: str
+    sep: str  # field separator ("\t", "::" or ",")
+    header: tuple[str, ...] | None = None  # expected column header (lower-case), if the file has one
+
+
+TAB = RatingsFormat("u.data", "\t")
+DAT = RatingsFormat("ratings.dat", "::")
+CSV = RatingsFormat("ratings.csv", ",", RATINGS_CSV_HEADER)
+
+
+@dataclass
+class MovieLensLayout:
+    """The MovieLens files found in a folder."""
+
+    variant: str  # ml-100k | ml-1m | ml-10m | ml-latest
+    root: Path  # the folder holding the files (the folder given, or its MovieLens subfolder)
+    ratings: Path
+    format: RatingsFormat
+    half_stars: bool  # ratings 0.5..5.0 in steps of 0.5; else whole stars 1..5
+    movies: Path | None = None
+    genres: Path | None = None  # ml-100k's u.genre
+    splits: list[tuple[str, str, Path]] = field(default_factory=list)  # (split, part, path), ml-100k
+
+    @property
+    def files(self) -> list[Path]:
+        paths = [self.ratings, self.movies, self.genres, *(p for _, _, p in self.splits)]
+        return [p for p in paths if p is not None]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.files)
+
+
+# --- detection --------------------------------------------------------------------------------------
+
+
+def _detect_in(folder: Path) -> MovieLensLayout | None:
+    present = [name for name in ("ratings.csv", "ratings.dat", "u.data") if (folder / name).is_file()]
+    if not present:
+        return None
+    if len(present) > 1:
+        raise IngestError(
+            f"{folder} holds more than one MovieLens ratings file ({', '.join(present)}): "
+            "keep one MovieLens dataset per folder"
+        )
+    name = present[0]
+    if name == "u.data":
+        splits = []
+        for path in sorted(folder.iterdir(), key=lambda p: p.name):
+            match = _SPLIT_FILE.match(path.name)
+            if match and path.is_file():
+                splits.append((match.group(1), "train" if match.group(2) == "base" else "test", path))
+        return MovieLensLayout(
+            variant="ml-100k", root=folder, ratings=folder / name, format=TAB, half_stars=False,
+            movies=_optional(folder / "u.item"), genres=_optional(folder / "u.genre"), splits=splits,
+        )
+    if name == "ratings.dat":
+        one_m = (folder / "users.dat").is_file()  # ml-1m ships users.dat; ml-10m does not, and has half stars
+        return MovieLensLayout(
+            variant="ml-1m" if one_m else "ml-10m", root=folder, ratings=folder / name, format=DAT,
+            half_stars=not one_m, movies=_optional(folder / "movies.dat"),
+        )
+    return MovieLensLayout(
+        variant="ml-latest", root=folder, ratings=folder / name, format=CSV, half_stars=True,
+        movies=_optional(folder / "movies.csv"),
+    )
+
+
+def _optional(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def detect(root: Path) -> MovieLensLayout | None:
+    """The MovieLens layout in `root`, or in its only MovieLens subfolder (an unzipped `ml-100k/`); else None."""
+    root = Path(root)
+    layout = _detect_in(root)
+    if layout is not None:
+        return layout
+    found = [lay for sub in sorted(root.iterdir()) if sub.is_dir() and (lay := _detect_in(sub)) is not None]
+    if len(found) > 1:
+        names = ", ".join(lay.root.name for lay in found)
+        raise IngestError(f"{root} holds several MovieLens datasets ({names}): pass the folder of one of them")
+    return found[0] if found else None
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def iter_chunks(stream: BinaryIO, carry: bytes = b"", chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Whole lines of `stream` in pieces of about `chunk_bytes`; the last piece always ends with a newline."""
+    while True:
+        data = stream.read(chunk_bytes)
+        if not data:
+            if carry:
+                yield carry if carry.endswith(b"\n") else carry + b"\n"
+            return
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        if cut <= 0:  # no complete line yet
+            carry = buf
+            continue
+        yield buf[:cut]
+        carry = buf[cut:]
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 if the bytes are valid UTF-8, else latin-1 (ml-100k, ml-1m)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as `wc -l` sees them, plus a last line without a newline."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _header_or_data(path: Path, text: str, sep: str, expected: tuple[str, ...]) -> bool:
+    """True if line 1 is the expected column header, False if it is a data line; IngestError otherwise."""
+    first = text.lstrip("\ufeff").strip()
+    names = tuple(name.strip().strip('"').lower() for name in first.split(sep))
+    if names == expected:
+        return True
+    if not first or _INT.match(names[0]):
+        return False
+    raise IngestError(
+        f"{path}:1: column header {first!r} is not the MovieLens header {','.join(expected)!r} "
+        "(columns in another order would be misread)"
+    )
+
+
+# --- ratings ----------------------------------------------------------------------------------------
+
+
+def _valid_values(user, movie, rating, ts, half_stars: bool) -> np.ndarray:
+    """Per row: ids positive, rating on the scale, timestamp in 1970..2100."""
+    with np.errstate(invalid="ignore"):
+        steps = rating * 2 if half_stars else rating
+        low, high = (1, 10) if half_stars else (1, 5)
+        ok_rating = (steps >= low) & (steps <= high) & (steps == np.floor(steps))
+    return (user > 0) & (movie > 0) & ok_rating & (ts >= 0) & (ts < MAX_TIMESTAMP)
+
+
+def _fast_ratings(chunk: bytes, fmt: RatingsFormat, half_stars: bool):
+    """Parse a clean chunk in bulk: (user, movie, rating, timestamp) numpy arrays, or None to go line by line."""
+    if chunk.count(b"\r") != chunk.count(b"\r\n"):
+        return None  # a stray carriage return would split a line in two for pyarrow
+    if fmt.sep == "::":
+        if b"\t" in chunk:
+            return None
+        data, delimiter = chunk.replace(b"::", b"\t"), "\t"
+    else:
+        data, delimiter = chunk, fmt.sep
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=list(RATING_FIELDS)),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char=False, double_quote=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"user_id": pa.int32(), "movie_id": pa.int32(), "rating": pa.float64(),
+                              "timestamp": pa.int64()},
+                null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != chunk.count(b"\n") or any(col.null_count for col in table.columns):
+        return None
+    user, movie, rating, ts = (table.column(name).to_numpy() for name in RATING_FIELDS)
+    if not _valid_values(user, movie, rating, ts, half_stars).all():
+        return None
+    return user, movie, rating, ts
+
+
+def _positive_int(label: str, text: str) -> int:
+    if not _INT.match(text) or not 0 < int(text) < 2**31:
+        raise ValueError(f"{label} {text!r} is not a positive integer")
+    return int(text)
+
+
+def _rating(text: str, half_stars: bool) -> float:
+    if not _NUMBER.match(text):
+        raise ValueError(f"rating {text!r} is not a number")
+    value = float(text)
+    if half_stars:
+        if not (1 <= value * 2 <= 10 and (value * 2).is_integer()):
+            raise ValueError(f"rating {text!r} is off the 0.5-5.0 scale (half stars)")
+    elif not (1 <= value <= 5 and value.is_integer()):
+        raise ValueError(f"rating {text!r} is off the 1-5 scale (whole stars)")
+    return value
+
+
+def _timestamp(text: str) -> int:
+    if not _SIGNED_INT.match(text):
+        raise ValueError(f"timestamp {text!r} is not an integer (seconds since 1970-01-01 UTC)")
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"timestamp {text} is negative")
+    if value >= MAX_TIMESTAMP:
+        raise ValueError(f"timestamp {text} is after the year 2100")
+    return value
+
+
+def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts,
+                  ingestion: Ingestion):
+    """Parse line by line, rejecting each bad line with its reason. Returns the arrays and line numbers."""
+    users, movies, ratings, stamps, numbers = [], [], [], [], []
+    lines = chunk.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for offset, raw in enumerate(lines):
+        number = first_line + offset
+        text = decode_text(raw.rstrip(b"\r"))
+        if not text.strip():
+            counts.blank += 1
+            continue
+        fields = [value.strip() for value in text.split(fmt.sep)]
+        if len(fields) != len(RATING_FIELDS):
+            ingestion.reject(counts, number, text,
+                             f"expected {len(RATING_FIELDS)} fields ({RATING_LAYOUT}), found {len(fields)}")
+            continue
+        try:
+            user = _positive_int("user id", fields[0])
+            movie = _positive_int("movie id", fields[1])
+            rating = _rating(fields[2], half_stars)
+            ts = _timestamp(fields[3])
+        except ValueError as exc:
+            ingestion.reject(counts, number, text, str(exc))
+            continue
+        users.append(user)
+        movies.append(movie)
+        ratings.append(rating)
+        stamps.append(ts)
+        numbers.append(number)
+    return (np.array(users, dtype=np.int32), np.array(movies, dtype=np.int32), np.array(ratings, dtype=np.float64),
+            np.array(stamps, dtype=np.int64), np.array(numbers, dtype=np.int64))
+
+
+def _ratings_table(user, movie, rating, ts, lines, file_id: int) -> pa.Table:
+    ts = ts.astype(np.int64)
+    return pa.table(
+        {
+            "movie_id": pa.array(movie.astype(np.int32)),
+            "user_id": pa.array(user.astype(np.int32)),
+            "rating": pa.array(rating.astype(np.float32)),
+            "rated_on": pa.array((ts // 86400).astype(np.int32), type=pa.date32()),
+            "rated_at": pa.array(ts, type=pa.timestamp("s")),
+            "file_id": pa.array(np.full(len(ts), file_id, dtype=np.int16)),
+            "line": pa.array(lines.astype(np.int32)),
+        }
+    )
+
+
+def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: FileCounts, ingestion: Ingestion,
+                  split: tuple[str, str] | None = None, chunk_bytes: int | None = None) -> None:
+    """Stream one ratings-layout file into `raw.ratings`, or (with `split`) into `raw.splits`."""
+    with open(path, "rb") as stream:
+        line = 1
+        carry = b""
+        if fmt.header is not None:
+            first = stream.readline()
+            if first and _header_or_data(path, decode_text(first), fmt.sep, fmt.header):
+                counts.lines += 1
+                counts.headers += 1
+                counts.bytes += len(first)
+                ingestion.progress.advance(len(first), 0)
+                line = 2
+            else:
+                carry = first
+        for chunk in iter_chunks(stream, carry, chunk_bytes or CHUNK_BYTES):
+            n_lines = chunk.count(b"\n")
+            parsed = _fast_ratings(chunk, fmt, half_stars)
+            if parsed is not None:
+                user, movie, rating, ts = parsed
+                numbers = np.arange(line, line + n_lines, dtype=np.int64)
+            else:
+                user, movie, rating, ts, numbers = _slow_ratings(chunk, line, fmt, half_stars, counts, ingestion)
+            counts.lines += n_lines
+            counts.bytes += len(chunk)
+            if split is None:
+                ingestion.add_ratings(counts, _ratings_table(user, movie, rating, ts, numbers, counts.file_id),
+                                      dedupe_in_batch=False)
+            else:
+                n = len(user)
+                ingestion.add("splits", pa.table({
+                    "split": pa.repeat(pa.scalar(split[0]), n),
+                    "part": pa.repeat(pa.scalar(split[1]), n),
+                    "user_id": pa.array(user.astype(np.int32)),
+                    "movie_id": pa.array(movie.astype(np.int32)),
+                }))
+                counts.loaded += n
+            ingestion.progress.advance(len(chunk), len(user))
+            line += n_lines
+
+
+# --- movies -----------------------------------------------------------------------------------------
+
+
+def split_title(title: str) -> tuple[str, int | None]:
+    """`Toy Story (1995)` -> ("Toy Story", 1995); a title without a trailing year is kept whole."""
+    title = title.strip()
+    match = _TITLE_YEAR.match(title)
+    if match and match.group(1).strip():
+        return match.group(1).strip(), int(match.group(2))
+    return title, None
+
+
+def _join_genres(names) -> str | None:
+    kept = [name.strip() for name in names if name.strip() not in NO_GENRES]
+    return "|".join(kept) if kept else None
+
+
+class _Movies:
+    """Rows of one movies file, with the checks every layout shares."""
+
+    def __init__(self, counts: FileCounts, ingestion: Ingestion):
+        self.counts = counts
+        self.ingestion = ingestion
+        self.first_seen: dict[int, int] = {}
+        self.ids: list[int] = []
+        self.titles: list[str] = []
+        self.years: list[int | None] = []
+        self.genres: list[str | None] = []
+
+    def add(self, number: int, line: str, movie_id: str, title: str, genres: str | None,
+            fallback_year: int | None = None) -> None:
+        movie_id = movie_id.strip()
+        if not _INT.match(movie_id) or not 0 < int(movie_id) < 2**31:
+            self.ingestion.reject(self.counts, number, line, f"movie id {movie_id!r} is not a positive integer")
+            return
+        if not title.strip():
+            self.ingestion.reject(self.counts, number, line, "empty title")
+            return
+        key = int(movie_id)
+        if key in self.first_seen:
+            self.ingestion.reject(self.counts, number, line,
+                                  f"movie id {key} already listed at line {self.first_seen[key]}")
+            return
+        self.first_seen[key] = number
+        name, year = split_title(title)
+        self.ids.append(key)
+        self.titles.append(name)
+        self.years.append(year if year is not None else fallback_year)
+        self.genres.append(genres)
+
+    def finish(self) -> None:
+        self.counts.loaded += len(self.ids)
+        table = pa.table(
+            {"movie_id": pa.array(self.ids, pa.int32()), "title": pa.array(self.titles, pa.string()),
+             "release_year": pa.array(self.years, pa.int16()), "genres": pa.array(self.genres, pa.string())},
+            schema=MOVIES_SCHEMA,
+        )
+        self.ingestion.add("movies", table)
+        self.ingestion.progress.advance(self.counts.bytes, len(self.ids))
+
+
+def _read_lines(path: Path, counts: FileCounts) -> list[str]:
+    data = path.read_bytes()
+    counts.bytes = len(data)
+    return _split_lines(decode_text(data))
+
+
+def read_genre_names(path: Path | None) -> list[str]:
+    """Genre names of ml-100k in flag order, from `u.genre` (`name|index`) or the standard 19."""
+    if path is None:
+        return list(STANDARD_100K_GENRES)
+    names: dict[int, str] = {}
+    for number, raw in enumerate(_split_lines(decode_text(path.read_bytes())), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        if len(parts) != 2 or not _INT.match(parts[1].strip()) or not parts[0].strip():
+            raise IngestError(f"{path}:{number}: expected `genre name|index`, found {line!r}")
+        index = int(parts[1].strip())
+        if index in names:
+            raise IngestError(f"{path}:{number}: genre index {index} already used by {names[index]!r}")
+        names[index] = parts[0].strip()
+    if sorted(names) != list(range(len(names))) or not names:
+        raise IngestError(f"{path}: genre indexes must run 0..n-1, found {sorted(names)}")
+    return [names[i] for i in range(len(names))]
+
+
+def _release_year(text: str) -> int | None:
+    """Year of an ml-100k release date `01-Jan-1995`; ValueError if malformed."""
+    if not _RELEASE_DATE.match(text):
+        raise ValueError
+    return dt.datetime.strptime(text, "%d-%b-%Y").year
+
+
+def load_u_item(path: Path, genre_names: list[str], ingestion: Ingestion) -> None:
+    """ml-100k `u.item`: `movie id|title|release date|video release date|IMDb URL|genre flags`."""
+    counts = ingestion.file(path, "movies")
+    movies = _Movies(counts, ingestion)
+    n_fields = 5 + len(genre_names)
+    layout = f"movie id|title|release date|video release date|IMDb URL|{len(genre_names)} genre flags"
+    for number, raw in enumerate(_read_lines(path, counts), start=1):
+        counts.lines += 1
+        line = raw.rstrip("\r")
+        if not line.strip():
+            counts.blank += 1
+            continue
+        parts = line.split("|")
+        if len(parts) != n_fields:
+            ingestion.reject(counts, number, line, f"expected {n_fields} fields ({layout}), found {len(parts)}")
+            continue
+        flags = [flag.strip() for flag in parts[5:]]
+        if any(flag not in ("0", "1") for flag in flags):
+            ingestion.reject(counts, number, line, "genre flags must be 0 or 1")
+            continue
+        release = parts[2].strip()
+        try:
+            year = _release_year(release) if release else None
+        except ValueError:
+            ingestion.reject(counts, number, line, f"release date {release!r} is not like 01-Jan-1995")
+            continue
+        genres = _join_genres(name for name, flag in zip(genre_names, flags) if flag == "1")
+        movies.add(number, line, parts[0], parts[1], genres, fallback_year=year)
+    movies.finish()
+
+
+def load_movies_dat(path: Path, ingestion: Ingestion) -> None:
+    """ml-1m / ml-10m `movies.dat`: `MovieID::Title (Year)::Genre|Genre`."""
+    counts = ingestion.file(path, "movies")
+    movies = _Movies(counts, ingestion)
+    for number, raw in enumerate(_read_lines(path, counts), start=1):
+        counts.lines += 1
+        line = raw.rstrip("\r")
+        if not line.strip():
+            counts.blank += 1
+            continue
+        parts = line.split("::")
+        if len(parts) < 3:
+            ingestion.reject(counts, number, line, f"expected 3 fields (movie_id::title::genres), found {len(parts)}")
+            continue
+        # A `::` inside a title would make more than 3 fields: the id is first, the genres last.
+        movies.add(number, line, parts[0], "::".join(parts[1:-1]), _join_genres(parts[-1].split("|")))
+    movies.finish()
+
+
+def load_movies_csv(path: Path, ingestion: Ingestion) -> None:
+    """ml-latest `movies.csv`: header `movieId,title,genres`, titles with commas in double quotes.
+
+    Each line is parsed on its own, so an unbalanced quote is rejected with its line instead of
+    swallowing the lines after it.
+    """
+    counts = ingestion.file(path, "movies")
+    movies = _Movies(counts, ingestion)
+    for number, raw in enumerate(_read_lines(path, counts), start=1):
+        counts.lines += 1
+        line = raw.rstrip("\r")
+        if number == 1 and _header_or_data(path, line, ",", MOVIES_CSV_HEADER):
+            counts.headers += 1
+            continue
+        if not line.strip():
+            counts.blank += 1
+            continue
+        try:
+            parts = next(csv.reader([line], strict=True))
+        except csv.Error as exc:
+            ingestion.reject(counts, number, line, f"bad CSV quoting: {exc}")
+            continue
+        if len(parts) != 3:
+            ingestion.reject(counts, number, line, f"expected 3 fields (movieId,title,genres), found {len(parts)}")
+            continue
+        movies.add(number, line, parts[0], parts[1], _join_genres(parts[2].split("|")))
+    movies.finish()
+
+
+# --- the whole layout -------------------------------------------------------------------------------
+
+
+def load(layout: MovieLensLayout, ingestion: Ingestion) -> None:
+    """Load ratings, movies and (ml-100k) the canonical splits."""
+    counts = ingestion.file(layout.ratings, "ratings")
+    parse_ratings(layout.ratings, layout.format, layout.half_stars, counts, ingestion)
+    ingestion.resolve_duplicates_later(None)  # not grouped by movie: one warehouse-wide pass
+    if layout.movies is not None:
+        if layout.format is TAB:
+            genre_names = read_genre_names(layout.genres)
+            if layout.genres is not None:
+                ingestion.progress.advance(layout.genres.stat().st_size, 0)
+            load_u_item(layout.movies, genre_names, ingestion)
+        elif layout.format is DAT:
+            load_movies_dat(layout.movies, ingestion)
+        else:
+            load_movies_csv(layout.movies, ingestion)
+    for split, part, path in layout.splits:
+        counts = ingestion.file(path, "splits")
+        parse_ratings(path, layout.format, layout.half_stars, counts, ingestion, split=(split, part))
