@@ -1,0 +1,81 @@
+{{ config(materialized='table') }}
+-- depends_on: {{ ref('stg_ingest__probe') }}
+-- depends_on: {{ ref('stg_ingest__splits') }}
+{%- set strategy = split_strategy() %}
+-- split strategy: {{ strategy }}
+
+with
+
+ratings as (
+    select * from {{ ref('fct_ratings') }}
+),
+
+{% if strategy == 'probe' -%}
+held_out as (
+    select * from {{ ref('stg_ingest__probe') }}
+),
+
+{% elif strategy == 'fold' -%}
+held_out as (
+    select user_id, movie_id
+    from {{ ref('stg_ingest__splits') }}
+    where fold_name = '{{ var("movielens_fold", "u1") }}'
+        and fold_part = 'test'
+),
+
+{% elif strategy == 'latest' -%}
+ranked as (
+    select
+        user_id,
+        movie_id,
+        row_number() over (partition by user_id order by rated_on desc, movie_id desc) as recency_rank,
+        count(*) over (partition by user_id) as user_rating_count
+    from ratings
+),
+
+held_out as (
+    select user_id, movie_id
+    from ranked
+    where recency_rank <= {{ var('split_holdout_per_user', 3) }}
+        and user_rating_count - {{ var('split_holdout_per_user', 3) }} >= {{ var('split_min_train_ratings', 5) }}
+),
+
+{% elif strategy == 'random' -%}
+ranked as (
+    select
+        user_id,
+        movie_id,
+        row_number() over (
+            partition by user_id
+            order by hash(user_id, movie_id, {{ var('split_seed', 42) }}), movie_id
+        ) as draw_rank,
+        count(*) over (partition by user_id) as user_rating_count
+    from ratings
+),
+
+held_out as (
+    select user_id, movie_id
+    from ranked
+    where draw_rank <= round(user_rating_count * {{ var('split_test_fraction', 0.2) }})
+        and user_rating_count >= {{ var('split_min_train_ratings', 5) }}
+),
+
+{% else -%}
+{{ exceptions.raise_compiler_error("unknown split_strategy '" ~ strategy ~ "': use auto, probe, fold, latest or random") }}
+{% endif -%}
+
+split as (
+    select
+        ratings.user_id,
+        ratings.movie_id,
+        ratings.rating,
+        ratings.rated_on,
+        case when held_out.user_id is null then 'train' else 'test' end as split,
+        '{{ strategy }}' as split_strategy
+    from ratings
+    left join held_out
+        on ratings.user_id = held_out.user_id
+        and ratings.movie_id = held_out.movie_id
+)
+
+select * from split

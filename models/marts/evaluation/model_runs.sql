@@ -1,0 +1,18 @@
+with
+
+runs as (
+    {{ union_artifacts('run', ['model_name', 'hyperparameters', 'fit_seconds', 'train_rmse', 'train_ratings', 'bias as global_mean']) }}
+),
+
+final as (
+    select
+        model_name,
+        cast(hyperparameters as json) as hyperparameters,
+        fit_seconds,
+        train_rmse,
+        train_ratings,
+        global_mean
+    from runs
+)
+
+select * from final

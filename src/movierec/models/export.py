@@ -1,0 +1,152 @@
+"""Turn a fitted model into the one table a dbt Python model returns.
+
+A dbt Python model returns a single table, but a fitted recommender has several outputs.
+Each `fit_<model>` dbt model therefore returns a long *artifact* table with a `record` column,
+and SQL models split the artifacts of all models into tables of one grain each:
+
+    record           grain                          read by
+    run              one row (the fit)              model_runs
+    user / movie     one row per user / movie       user_factors / movie_factors (factor models)
+    prediction       one row per held-out rating    model_predictions (rating models)
+    recommendation   one row per eval user and rank model_recommendations_eval (every model)
+
+`factors` is a fixed-size FLOAT[k] array (DuckDB ARRAY), null for bias-only models and for
+rows that are not factor rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+
+from movierec.models.base import FactorModel, Recommender
+from movierec.models.data import Ratings
+
+
+def artifact_schema(k: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("record", pa.string()),
+            ("model_name", pa.string()),
+            ("user_id", pa.int32()),
+            ("movie_id", pa.int32()),
+            ("bias", pa.float64()),
+            ("factors", pa.list_(pa.float32(), k)),
+            ("predicted_rating", pa.float64()),
+            ("rank", pa.int32()),
+            ("score", pa.float64()),
+            ("hyperparameters", pa.string()),
+            ("fit_seconds", pa.float64()),
+            ("train_rmse", pa.float64()),
+            ("train_ratings", pa.int64()),
+        ]
+    )
+
+
+def evaluation_users(test: Ratings | pa.Table, train: Ratings, max_users: int | None) -> np.ndarray:
+    """Users to rank for: test users known from training, at most `max_users`, chosen by a fixed
+    hash of the id (deterministic, independent of order) so that every model ranks for the same users."""
+    user_ids = np.unique(_column(test, "user_id"))
+    user_ids = user_ids[train.user_index(user_ids) >= 0]
+    if max_users is not None and len(user_ids) > max_users:
+        draw = (user_ids.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+        user_ids = np.sort(user_ids[np.argsort(draw, kind="stable")[:max_users]])
+    return user_ids
+
+
+def export_artifacts(
+    model: Recommender,
+    test: pa.Table,
+    k_factors: int,
+    top_k: int = 10,
+    eval_max_users: int | None = 10_000,
+) -> pa.Table:
+    """The artifact table of a fitted `model`, with predictions for `test` (a table of user_id,
+    movie_id, rating) and top-`top_k` lists for the evaluation users."""
+    train = model.train
+    assert train is not None, "fit the model first"
+    schema = artifact_schema(k_factors)
+    parts = [_run_row(model, train, schema)]
+    if isinstance(model, FactorModel):
+        if model.k not in (0, k_factors):
+            raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors}")
+        parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
+        parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
+    if model.predicts_ratings:
+        users, movies = _column(test, "user_id"), _column(test, "movie_id")
+        parts.append(_rows(schema, len(users), record="prediction", model_name=model.name, user_id=users,
+                           movie_id=movies, predicted_rating=model.predict(users, movies)))
+    users = evaluation_users(test, train, eval_max_users)
+    user, rank, movie, score = model.recommend(users, k=top_k)
+    parts.append(_rows(schema, len(user), record="recommendation", model_name=model.name, user_id=user,
+                       movie_id=movie, rank=rank, score=score))
+    return pa.concat_tables(parts)
+
+
+def _column(table, name: str) -> np.ndarray:
+    if isinstance(table, Ratings):
+        return {"user_id": table.user_ids[table.user], "movie_id": table.movie_ids[table.movie]}[name]
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+    return table.column(name).to_numpy()
+
+
+def _run_row(model: Recommender, train: Ratings, schema: pa.Schema) -> pa.Table:
+    return _rows(schema, 1, record="run", model_name=model.name,
+                 hyperparameters=json.dumps(model.hyperparameters(), sort_keys=True, default=float),
+                 fit_seconds=model.fit_seconds, train_rmse=model.train_rmse, train_ratings=len(train),
+                 bias=getattr(model, "global_mean", None))
+
+
+def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa.Schema) -> pa.Table:
+    n = len(ids)
+    k = schema.field("factors").type.list_size
+    if model.k:
+        flat = pa.array(np.ascontiguousarray(factors, dtype=np.float32).reshape(-1))
+        factor_array = pa.FixedSizeListArray.from_arrays(flat, k)
+    else:
+        factor_array = pa.nulls(n, schema.field("factors").type)
+    bias_array = np.asarray(bias, dtype=np.float64) if len(bias) else np.zeros(n)
+    table = _rows(schema, n, record=record, model_name=model.name, bias=bias_array,
+                  **{"user_id" if record == "user" else "movie_id": ids})
+    return table.set_column(schema.get_field_index("factors"), "factors", factor_array)
+
+
+def _rows(schema: pa.Schema, n: int, **values) -> pa.Table:
+    columns = []
+    for field in schema:
+        value = values.get(field.name)
+        if value is None:
+            columns.append(pa.nulls(n, field.type))
+        elif isinstance(value, (str, int, float)):
+            columns.append(pa.array([value] * n, field.type))
+        else:
+            columns.append(pa.array(np.asarray(value), field.type) if not isinstance(value, pa.Array) else value)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> pa.Table:
+    """What every `fit_<model>` dbt Python model does: fit on the training ratings, then export
+    predictions for the test ratings and top-k lists, as the artifact table.
+
+    `train` and `test` are relations or Arrow tables with user_id, movie_id, rating; `meta` is
+    the model's meta config (from vars): factors, top_k, eval_max_users.
+    """
+    meta = meta or {}
+    train_table, test_table = _arrow(train), _arrow(test)
+    recommender.fit(Ratings.from_arrow(train_table))
+    max_users = meta.get("eval_max_users")
+    return export_artifacts(
+        recommender,
+        test_table,
+        k_factors=int(meta.get("factors", 50)),
+        top_k=int(meta.get("top_k", 10)),
+        eval_max_users=None if max_users in (None, "", "None") else int(max_users),
+    )
+
+
+def _arrow(relation) -> pa.Table:
+    table = relation.arrow() if hasattr(relation, "arrow") else relation
+    return table.read_all() if hasattr(table, "read_all") else table
