@@ -1,0 +1,89 @@
+"""No held-out rating may reach anything a model learns.
+
+The pipeline is fitted twice on the tiny sample: once as generated, once with every held-out
+(probe) rating rewritten. Every fitted parameter, training statistic and prediction must be
+identical. As a control, rewriting training ratings the same way must change them, so the
+comparison is able to see a difference.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from movierec.generate import generate
+from movierec.ingest import ingest
+from tests.conftest import query
+from tests.integration.test_pipeline import dbt
+
+pytestmark = pytest.mark.slow
+
+FITTED = {
+    "model_runs": "select model_name, hyperparameters::varchar, train_rmse, train_ratings, global_mean from model_runs",
+    "user_factors": "select * from user_factors",
+    "movie_factors": "select * from movie_factors",
+    "model_predictions": "select model_name, user_id, movie_id, predicted_rating from model_predictions",
+    "model_recommendations_eval": "select model_name, user_id, rank, movie_id, score from model_recommendations_eval",
+}
+
+
+def fitted_state(warehouse):
+    return {name: sorted(query(warehouse, sql), key=repr) for name, sql in FITTED.items()}
+
+
+def rewrite_ratings(warehouse, held_out: bool) -> int:
+    """Replace r by 6 - r for the probe pairs (held_out) or for as many training pairs."""
+    pairs = "select user_id, movie_id from raw.probe"
+    if not held_out:
+        pairs = ("select user_id, movie_id from raw.ratings anti join raw.probe using (user_id, movie_id) "
+                 "order by user_id, movie_id limit (select count(*) from raw.probe)")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create temp table pairs as {pairs}")
+        con.execute("update raw.ratings set rating = 6 - rating "
+                    "where (user_id, movie_id) in (select (user_id, movie_id) from pairs)")
+        return con.execute("select count(*) from pairs").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("leakage")
+    generate("tiny", tmp / "sample", progress=False)
+    warehouse = tmp / "base.duckdb"
+    ingest(tmp / "sample", warehouse=warehouse, quiet=True)
+    dbt(["run"], warehouse, tmp)
+    return tmp, warehouse
+
+
+def refit(tmp, warehouse, name: str, held_out: bool):
+    copy = tmp / f"{name}.duckdb"
+    shutil.copy(warehouse, copy)
+    assert rewrite_ratings(copy, held_out) > 0
+    dbt(["run", "--select", "+model_runs", "+user_factors", "+movie_factors", "+model_predictions",
+         "+model_recommendations_eval"], copy, tmp)
+    return copy
+
+
+def test_split_uses_the_probe_set(fitted):
+    _, warehouse = fitted
+    assert query(warehouse, "select distinct split_strategy from int_ratings_split") == [("probe",)]
+    (test_rows,), = query(warehouse, "select count(*) from int_ratings_test")
+    (probe_rows,), = query(warehouse, "select count(*) from raw.probe")
+    assert test_rows == probe_rows > 0
+
+
+def test_held_out_ratings_reach_no_fitted_parameter(fitted):
+    tmp, warehouse = fitted
+    changed = refit(tmp, warehouse, "held_out_rewritten", held_out=True)
+    before, after = fitted_state(warehouse), fitted_state(changed)
+    for name in FITTED:
+        assert after[name] == before[name], f"{name} changed when only held-out ratings changed: leakage"
+
+
+def test_control_rewriting_training_ratings_changes_the_fit(fitted):
+    tmp, warehouse = fitted
+    changed = refit(tmp, warehouse, "train_rewritten", held_out=False)
+    before, after = fitted_state(warehouse), fitted_state(changed)
+    for name in ("model_runs", "user_factors", "movie_factors", "model_predictions"):
+        assert after[name] != before[name], f"{name} did not react to training data: the leakage test is blind"
