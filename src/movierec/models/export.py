@@ -10,8 +10,9 @@ and SQL models split the artifacts of all models into tables of one grain each:
     prediction       one row per held-out rating    model_predictions (rating models)
     recommendation   one row per eval user and rank model_recommendations_eval (every model)
 
-`factors` is a fixed-size FLOAT[k] array (DuckDB ARRAY), null for bias-only models and for
-rows that are not factor rows.
+`factors` is a fixed-size FLOAT[k] array (DuckDB ARRAY), k = the dbt var `factors` for every
+model (a model with fewer factors is padded with zeros, which changes no inner product or
+cosine); null for bias-only models and for rows that are not factor rows.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def export_artifacts(
     schema = artifact_schema(k_factors)
     parts = [_run_row(model, train, schema)]
     if isinstance(model, FactorModel):
-        if model.k not in (0, k_factors):
-            raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors}")
+        if model.k > k_factors:
+            raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors} "
+                             "(var `factors`): raise the var or lower the model's k")
         parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
     if model.predicts_ratings:
@@ -104,7 +106,10 @@ def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa
     n = len(ids)
     k = schema.field("factors").type.list_size
     if model.k:
-        flat = pa.array(np.ascontiguousarray(factors, dtype=np.float32).reshape(-1))
+        # Models with fewer factors are padded with zeros: inner products and cosines are unchanged.
+        padded = np.zeros((n, k), dtype=np.float32)
+        padded[:, : model.k] = factors
+        flat = pa.array(padded.reshape(-1))
         factor_array = pa.FixedSizeListArray.from_arrays(flat, k)
     else:
         factor_array = pa.nulls(n, schema.field("factors").type)
