@@ -4,24 +4,27 @@ movies as (
     select * from {{ ref('stg_ingest__movies') }}
 ),
 
-ratings as (
-    select * from {{ ref('fct_ratings') }}
+movie_rating_stats as (
+    select * from {{ ref('int_movie_rating_stats') }}
 ),
 
-rated_movies as (
-    select distinct movie_id
-    from ratings
-),
-
-all_movies as (
+final as (
     select
-        coalesce(movies.movie_id, rated_movies.movie_id) as movie_id,
+        coalesce(movies.movie_id, movie_rating_stats.movie_id) as movie_id,
         movies.title,
         movies.release_year,
-        movies.genres
+        movies.genres,
+        coalesce(movie_rating_stats.rating_count, 0) as rating_count,
+        movie_rating_stats.mean_rating,
+        movie_rating_stats.damped_mean_rating,
+        movie_rating_stats.rating_stddev,
+        movie_rating_stats.first_rated_on,
+        movie_rating_stats.last_rated_on,
+        movie_rating_stats.popularity_rank,
+        coalesce(movie_rating_stats.is_head, false) as is_head
     from movies
-    full outer join rated_movies
-        on movies.movie_id = rated_movies.movie_id
+    full outer join movie_rating_stats
+        on movies.movie_id = movie_rating_stats.movie_id
 )
 
-select * from all_movies
+select * from final

@@ -1,7 +1,7 @@
 with
 
 ratings as (
-    select * from {{ ref('stg_ingest__ratings') }}
+    select * from {{ ref('int_ratings_subset') }}
 ),
 
 final as (
