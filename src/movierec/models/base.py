@@ -41,8 +41,13 @@ class Recommender(ABC):
         self._fit(train)
         self.fit_seconds = time.perf_counter() - start
         if self.predicts_ratings:
-            self.train_rmse = rmse(self.predict(train.user_ids[train.user], train.movie_ids[train.movie]), train.rating)
+            self.train_rmse = self._train_rmse(train)
         return self
+
+    def _train_rmse(self, train: Ratings) -> float:
+        """RMSE of `predict` on the training ratings. Subclasses may compute it faster (skip the
+        id lookups, or reuse what the fit already knows), never differently."""
+        return rmse(self.predict(train.user_ids[train.user], train.movie_ids[train.movie]), train.rating)
 
     @abstractmethod
     def _fit(self, train: Ratings) -> None: ...
@@ -146,10 +151,31 @@ class FactorModel(Recommender):
         self.rating_min = float(train.rating.min())
         self.rating_max = float(train.rating.max())
 
-    def predict(self, user_id, movie_id) -> np.ndarray:
+    def predict(self, user_id, movie_id, chunk: int = 1 << 20) -> np.ndarray:
+        """Predicted ratings, `chunk` pairs at a time (100M pairs never gather 100M x k factors)."""
         assert self.train is not None, "fit first"
-        u = self.train.user_index(np.asarray(user_id))
-        i = self.train.movie_index(np.asarray(movie_id))
+        user_id, movie_id = np.asarray(user_id), np.asarray(movie_id)
+        pred = np.empty(len(user_id), dtype=np.float64)
+        for start in range(0, len(user_id), chunk):
+            stop = start + chunk
+            pred[start:stop] = self._predict_index(self.train.user_index(user_id[start:stop]),
+                                                   self.train.movie_index(movie_id[start:stop]))
+        return self._clip(pred)
+
+    def _train_rmse(self, train: Ratings, chunk: int = 1 << 20) -> float:
+        pred = np.empty(len(train), dtype=np.float64)
+        for start in range(0, len(train), chunk):
+            stop = start + chunk
+            pred[start:stop] = self._predict_index(train.user[start:stop], train.movie[start:stop])
+        return rmse(self._clip(pred), train.rating)
+
+    def _clip(self, pred: np.ndarray) -> np.ndarray:
+        if self.rating_min is not None:
+            np.clip(pred, self.rating_min, self.rating_max, out=pred)
+        return pred
+
+    def _predict_index(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Unclipped predictions for user and movie indices; -1 (unknown) contributes nothing."""
         known_u, known_i = u >= 0, i >= 0
         pred = np.full(len(u), self.global_mean, dtype=np.float64)
         if len(self.user_bias):
@@ -158,10 +184,8 @@ class FactorModel(Recommender):
             pred[known_i] += self.movie_bias[i[known_i]]
         both = known_u & known_i
         if self.k:
-            pred[both] += np.einsum("ij,ij->i", self.user_factors[u[both]].astype(np.float64),
-                                    self.movie_factors[i[both]].astype(np.float64))
-        if self.rating_min is not None:
-            pred = np.clip(pred, self.rating_min, self.rating_max)
+            pred[both] += np.einsum("ij,ij->i", self.user_factors[u[both]], self.movie_factors[i[both]],
+                                    dtype=np.float64)
         return pred
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ and SQL models split the artifacts of all models into tables of one grain each:
 
     record           grain                          read by
     run              one row (the fit)              model_runs
-    user / movie     one row per user / movie       user_factors / movie_factors (factor models)
+    user / movie     one row per user / movie       user_factors / movie_factors (factor models
+                                                    that serve from factors: not BayesianMF)
     prediction       one row per held-out rating    model_predictions (rating models)
     recommendation   one row per eval user and rank model_recommendations_eval (every model)
 
@@ -21,6 +22,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from movierec.models.base import FactorModel, Recommender
 from movierec.models.data import Ratings
@@ -70,7 +72,7 @@ def export_artifacts(
     assert train is not None, "fit the model first"
     schema = artifact_schema(k_factors)
     parts = [_run_row(model, train, schema)]
-    if isinstance(model, FactorModel):
+    if isinstance(model, FactorModel) and getattr(model, "serves_factors", True):
         if model.k > k_factors:
             raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors} "
                              "(var `factors`): raise the var or lower the model's k")
@@ -141,15 +143,18 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> 
     """
     meta = meta or {}
     train_table, test_table = _arrow(train), _arrow(test)
-    recommender.fit(Ratings.from_arrow(train_table))
     max_users = meta.get("eval_max_users")
-    return export_artifacts(
-        recommender,
-        test_table,
-        k_factors=int(meta.get("factors", 50)),
-        top_k=int(meta.get("top_k", 10)),
-        eval_max_users=None if max_users in (None, "", "None") else int(max_users),
-    )
+    # dbt runs several Python models at once in one process: BLAS pools of several threads each
+    # would oversubscribe the cores (measured: 10x slower iALS on 2 cores), so one thread each.
+    with threadpool_limits(limits=int(meta.get("blas_threads", 1)), user_api="blas"):
+        recommender.fit(Ratings.from_arrow(train_table))
+        return export_artifacts(
+            recommender,
+            test_table,
+            k_factors=int(meta.get("factors", 50)),
+            top_k=int(meta.get("top_k", 10)),
+            eval_max_users=None if max_users in (None, "", "None") else int(max_users),
+        )
 
 
 def _arrow(relation) -> pa.Table:

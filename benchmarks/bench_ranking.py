@@ -1,0 +1,152 @@
+"""Benchmark: top-10 recommendation on MovieLens 100K with Microsoft Recommenders' protocol.
+
+Protocol (as in the Recommenders ml-100k benchmark table): u.data split per user at random,
+75% of each user's ratings to train and 25% to test (`metrics.split_per_user`, seed 42); each
+user gets the top 10 among the movies they did not rate in train; every held-out movie is
+relevant, whatever its rating. Metrics are `movierec.metrics` (MAP@10 normalized by
+min(|relevant|, 10); the `MAP/|R|` column divides by |relevant| instead, the convention of the
+MAP column in Recommenders' published table).
+
+Hyperparameters are tuned on a validation split carved out of the training part only (the
+same per-user 75/25 split of train, seed 43): `--tune` fits every configuration of a small grid
+on the 75%, scores nDCG@10 on the 25%, keeps the best per model and reports those on the test
+part. Without `--tune` the configurations chosen that way (CHOSEN below) are used directly.
+
+    .venv/bin/python benchmarks/bench_ranking.py          # test table with the chosen settings
+    .venv/bin/python benchmarks/bench_ranking.py --tune   # validation grid, then the test table
+
+BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set: on a shared 2-core machine the
+small batched solves are faster that way.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from movierec.metrics import (  # noqa: E402
+    catalog_coverage, long_tail_share, map_at_k, ranking_metrics, split_per_user, tail_movies,
+)
+from movierec.models.base import Recommender  # noqa: E402
+from movierec.models.data import Ratings  # noqa: E402
+from movierec.models.knn import ItemKNN, UserKNN  # noqa: E402
+from movierec.models.popularity import DampedPopularity, Popularity  # noqa: E402
+from movierec.models.topn import EASE, ImplicitALS  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-100k"
+K = 10
+SPLIT_SEED, VALIDATION_SEED = 42, 43
+
+# name -> (constructor, grid of keyword arguments tried with --tune)
+GRID: dict[str, tuple[Callable[..., Recommender], list[dict]]] = {
+    "Popularity": (Popularity, [{}]),
+    "DampedPopularity": (DampedPopularity, [{"damping": m} for m in (1, 10, 100, 1000, 10000)]),
+    "ItemKNN": (ItemKNN, [{"k": k, "min_k": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
+    "UserKNN": (UserKNN, [{"k": k, "min_k": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
+    "EASE": (EASE, [{"reg": reg} for reg in (100, 250, 500, 1000, 2000)]),
+    "iALS": (ImplicitALS, [{"factors": f, "reg": reg, "unobserved_weight": a}
+                           for f, reg, a in itertools.product((32, 64, 128), (0.01, 0.02, 0.03, 0.05),
+                                                              (0.05, 0.1, 0.2))]),
+}
+
+# The winners of `--tune` (validation nDCG@10 in brackets; see movierec.models.topn's docstring).
+CHOSEN: dict[str, dict] = {
+    "Popularity": {},                                                   # (0.167)
+    "DampedPopularity": {"damping": 10000},                             # (0.132) grid edge: -> popularity-like
+    "ItemKNN": {"k": 80, "min_k": 20},                                  # (0.068)
+    "UserKNN": {"k": 80, "min_k": 20},                                  # (0.074)
+    "EASE": {"reg": 500},                                               # (0.258)
+    "iALS": {"factors": 64, "reg": 0.03, "unobserved_weight": 0.1},     # (0.267)
+}
+
+
+def load_ml100k(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "timestamp"],
+                       dtype={"user_id": np.int32, "movie_id": np.int32, "rating": np.float64})
+
+
+def to_ratings(frame: pd.DataFrame) -> Ratings:
+    return Ratings.from_ids(frame.user_id.to_numpy(), frame.movie_id.to_numpy(), frame.rating.to_numpy())
+
+
+def evaluate(model: Recommender, train: pd.DataFrame, held_out: pd.DataFrame) -> dict:
+    """Fit on `train`, recommend top K for every held-out user, and score against `held_out`."""
+    model.fit(to_ratings(train))
+    user, rank, movie, _ = model.recommend(np.unique(held_out.user_id.to_numpy()), k=K)
+    recs = {"user_id": user, "rank": rank, "movie_id": movie}
+    out = ranking_metrics(recs, held_out, K)
+    out["map_relevant"] = map_at_k(recs, held_out, K, normalize="relevant")
+    out["coverage"] = catalog_coverage(recs, model.train.movie_ids)
+    out["tail_share"] = long_tail_share(recs, tail_movies(train.movie_id.to_numpy()))
+    out["fit_seconds"] = model.fit_seconds
+    return out
+
+
+def tune(frame: pd.DataFrame) -> dict[str, dict]:
+    """Best configuration per model by nDCG@K on a validation split of the training part."""
+    is_fit = split_per_user(frame.user_id.to_numpy(), 0.75, VALIDATION_SEED)
+    fit, validation = frame[is_fit], frame[~is_fit]
+    chosen = {}
+    print(f"validation: {len(fit):,} ratings to fit, {len(validation):,} held out", file=sys.stderr)
+    for name, (make, grid) in GRID.items():
+        scored = []
+        for params in grid:
+            start = time.perf_counter()
+            result = evaluate(make(**params), fit, validation)
+            scored.append((result["ndcg"], params))
+            print(f"  {name:17s} {str(params):58s} nDCG@{K} {result['ndcg']:.4f}  "
+                  f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+        best = max(scored, key=lambda item: item[0])
+        chosen[name] = best[1]
+        print(f"  -> {name}: {best[1]} (validation nDCG@{K} {best[0]:.4f})", file=sys.stderr, flush=True)
+    return chosen
+
+
+def print_table(rows: list[tuple[str, dict, dict]]) -> None:
+    header = ("model", "settings", f"P@{K}", f"R@{K}", f"nDCG@{K}", f"MAP@{K}", "MAP/|R|", "hit rate",
+              "coverage", "tail share", "fit s")
+    lines = [header]
+    for name, params, r in rows:
+        settings = ", ".join(f"{key}={value}" for key, value in params.items()) or "-"
+        lines.append((name, settings, *(f"{r[key]:.4f}" for key in ("precision", "recall", "ndcg", "map",
+                                                                     "map_relevant", "hit_rate")),
+                      f"{r['coverage']:.3f}", f"{r['tail_share']:.3f}", f"{r['fit_seconds']:.2f}"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for i, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) if j < 2 else cell.rjust(w) for j, (cell, w) in enumerate(zip(line, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the ml-100k folder (with u.data)")
+    parser.add_argument("--tune", action="store_true", help="choose hyperparameters on a validation split first")
+    args = parser.parse_args()
+    frame = load_ml100k(args.data)
+    is_train = split_per_user(frame.user_id.to_numpy(), 0.75, SPLIT_SEED)
+    train, test = frame[is_train], frame[~is_train]
+    chosen = tune(train) if args.tune else CHOSEN
+    rows = []
+    for name, (make, _) in GRID.items():
+        rows.append((name, chosen[name], evaluate(make(**chosen[name]), train, test)))
+    print(f"\nml-100k, per-user 75/25 random split (seed {SPLIT_SEED}): {len(train):,} train, {len(test):,} test "
+          f"ratings, {test.user_id.nunique()} users; top {K} among movies unseen in train")
+    print_table(rows)
+    print("\nMAP@10 divides by min(|R|, 10); MAP/|R| divides by |R| (Recommenders' published MAP). Coverage: "
+          "distinct recommended / training movies. Tail: movies outside the 20% most-rated in train.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Item-based kNN with baseline: residuals of similar movies the user rated, similarity shrunk by co-rating count."""
+
+from movierec.models.knn import ItemKNN
+from movierec.models.export import fit_and_export
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    meta = dbt.config.get("meta")
+    recommender = ItemKNN(
+        k=int(meta["knn_neighbours"]),
+        shrinkage=float(meta["knn_shrinkage"]),
+        min_k=int(meta["knn_min_neighbours"]),
+    )
+    return fit_and_export(recommender, dbt.ref("int_ratings_train"), dbt.ref("int_ratings_test"), meta)
