@@ -1,9 +1,9 @@
 """What every parser shares: the raw schema, the per-file counts, rejects, duplicates, and the loader.
 
-Parsers read files and hand Arrow tables to an `Ingestion`, which writes them into the
-warehouse's `raw` schema inside one transaction: a failed run leaves the previous warehouse
-untouched, a successful one replaces the raw schema whole, so re-running on the same input
-gives the same warehouse.
+Parsers read files and hand Arrow tables to an `Ingestion`, which appends them to loading
+tables (`raw.<table>__loading`) and, when every check passes, swaps them in for the raw tables
+in one short transaction: a failed run leaves the previous warehouse untouched, a successful
+one replaces every raw table, so re-running on the same input gives the same warehouse.
 
 Nothing is dropped silently. For every file the counts satisfy
 
@@ -60,25 +60,28 @@ SPLITS_SCHEMA = pa.schema(
     [("split", pa.string()), ("part", pa.string()), ("user_id", pa.int32()), ("movie_id", pa.int32())]
 )
 
+RAW_TABLES = ("ratings", "movies", "probe", "qualifying", "splits", "rejects", "duplicates", "files", "dataset")
+
+# Created as raw.<table>__loading, renamed to raw.<table> when the run succeeds.
 RAW_DDL = """
-create table raw.ratings (
+create table raw.ratings__loading (
     movie_id integer not null, user_id integer not null, rating float not null,
     rated_on date not null, rated_at timestamp, file_id smallint not null, line integer not null
 );
-create table raw.movies (movie_id integer not null, title varchar, release_year smallint, genres varchar);
-create table raw.probe (movie_id integer not null, user_id integer not null);
-create table raw.qualifying (movie_id integer not null, user_id integer not null, rated_on date);
-create table raw.splits (split varchar not null, part varchar not null, user_id integer not null, movie_id integer not null);
-create table raw.rejects (file varchar not null, line bigint not null, raw_text varchar, reason varchar not null);
-create table raw.duplicates (
+create table raw.movies__loading (movie_id integer not null, title varchar, release_year smallint, genres varchar);
+create table raw.probe__loading (movie_id integer not null, user_id integer not null);
+create table raw.qualifying__loading (movie_id integer not null, user_id integer not null, rated_on date);
+create table raw.splits__loading (split varchar not null, part varchar not null, user_id integer not null, movie_id integer not null);
+create table raw.rejects__loading (file varchar not null, line bigint not null, raw_text varchar, reason varchar not null);
+create table raw.duplicates__loading (
     file varchar not null, line integer not null, movie_id integer, user_id integer,
     rating float, rated_on date, rated_at timestamp
 );
-create table raw.files (
+create table raw.files__loading (
     file_id smallint not null, file varchar not null, kind varchar not null, bytes bigint,
     lines bigint, headers bigint, blank bigint, loaded bigint, rejected bigint, duplicates bigint
 );
-create table raw.dataset (
+create table raw.dataset__loading (
     format varchar, variant varchar, source_dir varchar, rating_min float, rating_max float,
     duplicate_rule varchar, ratings bigint, users bigint, movies bigint
 );
@@ -202,10 +205,16 @@ class Ingestion:
     # --- set-up -------------------------------------------------------------------------------
 
     def begin(self) -> None:
-        self.con.execute("begin transaction")
-        self.con.execute("drop schema if exists raw cascade")
-        self.con.execute("create schema raw")
+        """Create empty loading tables. Rows are appended to them outside any long transaction
+        (holding 100M appended rows in one transaction costs gigabytes of memory); the previous
+        raw tables stay untouched until `finish` swaps the new ones in."""
+        self.con.execute("create schema if not exists raw")
+        self._drop_loading_tables()
         self.con.execute(RAW_DDL)
+
+    def _drop_loading_tables(self) -> None:
+        for table in RAW_TABLES:
+            self.con.execute(f"drop table if exists raw.{table}__loading")
 
     def file(self, path: Path, kind: str) -> FileCounts:
         """Register a file about to be read; its counts are filled in by the parser."""
@@ -260,7 +269,7 @@ class Ingestion:
             by_id[int(file_id)].loaded -= int(count)
         self.con.register("_dups", dropped)
         self.con.execute(
-            """insert into raw.duplicates
+            """insert into raw.duplicates__loading
                select f.file, d.line, d.movie_id, d.user_id, d.rating, d.rated_on, d.rated_at
                from _dups as d inner join (select unnest(?) as file_id, unnest(?) as file) as f using (file_id)""",
             [[f.file_id for f in self.files], [f.file for f in self.files]],
@@ -276,12 +285,12 @@ class Ingestion:
             return
         batch = pa.concat_tables(tables)
         self.con.register("_batch", batch)
-        self.con.execute(f"insert into raw.{kind} by name select * from _batch")
+        self.con.execute(f"insert into raw.{kind}__loading by name select * from _batch")
         self.con.unregister("_batch")
 
     def _flush_rejects(self) -> None:
         if self._rejects:
-            self.con.executemany("insert into raw.rejects values (?, ?, ?, ?)", self._rejects)
+            self.con.executemany("insert into raw.rejects__loading values (?, ?, ?, ?)", self._rejects)
             self._rejects = []
 
     def _resolve_duplicates_in_warehouse(self) -> None:
@@ -294,10 +303,10 @@ class Ingestion:
             f"""
             create temp table _losers as
             with candidates as (
-                select * from raw.ratings
+                select * from raw.ratings__loading
                 where {scope}
                   and (user_id, movie_id) in (
-                      select (user_id, movie_id) from raw.ratings where {scope}
+                      select (user_id, movie_id) from raw.ratings__loading where {scope}
                       group by user_id, movie_id having count(*) > 1
                   )
             )
@@ -314,7 +323,7 @@ class Ingestion:
             losers = losers.read_all()
         if losers.num_rows:
             self.con.execute(
-                "delete from raw.ratings where (file_id, line) in (select (file_id, line) from _losers)"
+                "delete from raw.ratings__loading where (file_id, line) in (select (file_id, line) from _losers)"
             )
             self._record_duplicates(losers.cast(RATINGS_SCHEMA))
         self.con.execute("drop table _losers")
@@ -329,16 +338,16 @@ class Ingestion:
             if f.accounted != f.lines:
                 raise AssertionError(f"{f.file}: counts do not add up: {f}")  # a bug, not bad input
         self.con.executemany(
-            "insert into raw.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw.files__loading values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (f.file_id, f.file, f.kind, f.bytes, f.lines, f.headers, f.blank, f.loaded, f.rejected, f.duplicates)
                 for f in self.files
             ],
         )
         self.con.execute(
-            """insert into raw.dataset
+            """insert into raw.dataset__loading
                select ?, ?, ?, min(rating), max(rating), ?, count(*), count(distinct user_id), count(distinct movie_id)
-               from raw.ratings""",
+               from raw.ratings__loading""",
             [fmt, variant, str(self.root), DUPLICATE_RULE],
         )
         summary = self.summary()
@@ -346,14 +355,20 @@ class Ingestion:
                 if rejected > self.reject_threshold * max(records, 1)]
         if over:
             raise IngestError(self._threshold_message(over))
+        self.con.execute("begin transaction")
+        for table in RAW_TABLES:
+            self.con.execute(f"drop table if exists raw.{table}")
+            self.con.execute(f"alter table raw.{table}__loading rename to {table}")
         self.con.execute("commit")
         return summary
 
     def abort(self) -> None:
+        """Drop what this run loaded; the previous raw tables were never touched."""
         try:
             self.con.execute("rollback")
         except duckdb.Error:
-            pass
+            pass  # no transaction was open
+        self._drop_loading_tables()
 
     # --- reporting ----------------------------------------------------------------------------
 
@@ -376,7 +391,7 @@ class Ingestion:
         by_kind = self._records_by_kind()
         files = [f.file for f in self.files if f.kind in kinds]
         examples = self.con.execute(
-            "select file, line, reason, raw_text from raw.rejects where file in (select unnest(?)) "
+            "select file, line, reason, raw_text from raw.rejects__loading where file in (select unnest(?)) "
             "order by file, line limit 10",
             [files],
         ).fetchall()
