@@ -1,0 +1,1 @@
+select * from main.model_metrics

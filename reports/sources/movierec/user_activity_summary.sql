@@ -1,0 +1,1 @@
+select * from main.mart_user_activity_summary
