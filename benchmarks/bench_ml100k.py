@@ -122,7 +122,7 @@ def print_table(rows: list[Row]) -> None:
     cells = [header] + [[r.model, *(f"{s:.4f}" for s in r.rmse), f"{r.mean:.4f}", f"{r.fit_seconds:.1f}"]
                         for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    print(f"\nRMSE on ml-100k u1..u5 (fit on u<n>.base, scored on u<n>.test; fit s = total over 5 folds)")
+    print("\nRMSE on ml-100k u1..u5 (fit on u<n>.base, scored on u<n>.test; fit s = total over 5 folds)")
     for i, row in enumerate(cells):
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:

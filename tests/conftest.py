@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -35,3 +38,13 @@ def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def run_dbt(args: list[str], warehouse: Path, tmp: Path) -> subprocess.CompletedProcess:
+    """Run dbt from the project root against `warehouse`, with its own target and log folders."""
+    env = {**os.environ, "MOVIEREC_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    cmd = [str(Path(sys.executable).parent / "dbt"), *args,
+           "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
+    result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    return result

@@ -8,10 +8,7 @@ an independent computation. Skipped when the real data is not beside the project
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,7 +17,7 @@ import pandas as pd
 import pytest
 
 from movierec.ingest import ingest
-from tests.conftest import PROJECT_ROOT, needs, shared
+from tests.conftest import needs, shared, run_dbt as dbt
 
 ML100K = shared("movielens", "ml-100k")
 
@@ -36,16 +33,6 @@ PRIOR_WEIGHT = 25  # var damped_mean_prior_weight
 HEAD_SHARE = 0.8  # var head_share
 TOP_N, TOP_MIN_RATINGS = 100, 100  # vars top_movies_n, top_movies_min_ratings
 RTOL = 1e-9
-
-
-def dbt(args: list[str], warehouse: Path, tmp: Path) -> subprocess.CompletedProcess:
-    """Run dbt from the project root against `warehouse`, with its own target and log folders."""
-    env = {**os.environ, "MOVIEREC_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(Path(sys.executable).parent / "dbt"), *args,
-           "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
-    result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    return result
 
 
 def table(warehouse: Path, sql: str) -> pd.DataFrame:

@@ -8,7 +8,6 @@ files must carry no outputs.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

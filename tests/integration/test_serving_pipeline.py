@@ -3,10 +3,6 @@ engine give the same lists, the Python API gives the lists of the table, and the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -18,20 +14,11 @@ from movierec.models.data import Ratings
 from movierec.models.export import export_artifacts
 from movierec.models.mf import BiasedMF
 from movierec.serving import Service
-from tests.conftest import PROJECT_ROOT, query
+from tests.conftest import query, run_dbt as dbt
 
 pytestmark = pytest.mark.slow
 MODEL = "serving_test_mf"  # a name no colleague's fit_<name> model uses
 SERVING = ["path:models/marts/serving", "path:python_models/serving"]
-
-
-def dbt(args: list[str], warehouse: Path, tmp: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MOVIEREC_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(Path(sys.executable).parent / "dbt"), *args,
-           "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
-    result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    return result
 
 
 def serving_vars(engine: str) -> str:
