@@ -1,4 +1,5 @@
-"""The latent space in two dimensions: principal components of the serving model's movie factors.
+"""The latent space in two dimensions: principal components of a factor model's movie factors
+(var `latent_space_model`, default biased_mf, whose factors describe taste; else the serving model).
 
 Built on numpy's SVD. A factor model's k factors are only defined up to a rotation (any
 orthogonal mix of them predicts the same ratings), so the raw factor 1 and factor 2 are not the
@@ -49,16 +50,23 @@ def model(dbt, session):
     n_components = int(meta["components"])
     min_ratings = int(meta["min_ratings"])
 
-    model_name = dbt.ref("serving_config").project("model_name").fetchone()[0]
-    factors = (
-        dbt.ref("movie_factors")
-        .filter(f"model_name = '{model_name}' and factors is not null")
-        .join(dbt.ref("dim_movies").project("movie_id, rating_count"), "movie_id")
-        .project("movie_id, rating_count, factors")
-        .order("movie_id")
-        .to_arrow_table()
-    )
-    if factors.num_rows == 0:  # the serving model has no factors (a bias-only stand-in)
+    # The taste factors of a rating model (var latent_space_model) by default; the serving model
+    # when that one was not fitted. Implicit models (ials) mostly encode popularity.
+    serving_model = dbt.ref("serving_config").project("model_name").fetchone()[0]
+    movie_factors = dbt.ref("movie_factors")
+    ratings_per_movie = dbt.ref("dim_movies").project("movie_id, rating_count")
+    for model_name in (meta.get("model"), serving_model):
+        factors = (
+            movie_factors
+            .filter(f"model_name = '{model_name}' and factors is not null")
+            .join(ratings_per_movie, "movie_id")
+            .project("movie_id, rating_count, factors")
+            .order("movie_id")
+            .to_arrow_table()
+        )
+        if factors.num_rows:
+            break
+    else:  # no model with factors (a bias-only stand-in serves)
         return SCHEMA.empty_table()
 
     movie_ids = factors.column("movie_id").to_numpy()
