@@ -273,7 +273,7 @@ def test_components_name_columns_of_their_query(path, report_db):
     visit(page.components, None)
 
 
-def test_movie_map_holds_the_principal_components_of_the_serving_factors(tiny_marts):
+def test_movie_map_holds_the_principal_components_of_the_model_factors(tiny_marts):
     """python_models/reporting/movie_map.py, checked against numpy on the same factors: on the
     fitted movies the scores are uncorrelated, their variances are the explained shares of the
     total factor variance, in decreasing order, and each axis points its most extreme movie up."""
@@ -286,9 +286,11 @@ def test_movie_map_holds_the_principal_components_of_the_serving_factors(tiny_ma
         factors = con.sql("""
             select movie_factors.movie_id, movie_factors.factors
             from movie_factors
-            inner join serving_config on movie_factors.model_name = serving_config.model_name
+            where movie_factors.model_name = (select any_value(model_name) from movie_map)
             order by movie_factors.movie_id""").df().set_index("movie_id")
-    assert len(scores) > 0, "the serving model of the tiny build has no factors"
+        (model_name,), = con.sql("select distinct model_name from movie_map").fetchall()
+    assert len(scores) > 0, "the latent-space model of the tiny build has no factors"
+    assert model_name == "biased_mf"  # var latent_space_model: taste factors, not the serving model's
     wide = scores.pivot(index="movie_id", columns="component", values="score")
     fitted = scores.groupby("movie_id")["is_fitted"].first()
     ratios = scores.groupby("component")["explained_variance_ratio"].first().to_numpy()
