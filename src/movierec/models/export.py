@@ -48,10 +48,10 @@ def artifact_schema(k: int) -> pa.Schema:
     )
 
 
-def evaluation_users(test: Ratings | pa.Table, train: Ratings, max_users: int | None) -> np.ndarray:
+def evaluation_users(test: pa.Table, train: Ratings, max_users: int | None) -> np.ndarray:
     """Users to rank for: test users known from training, at most `max_users`, chosen by a fixed
     hash of the id (deterministic, independent of order) so that every model ranks for the same users."""
-    user_ids = np.unique(_column(test, "user_id"))
+    user_ids = np.unique(test.column("user_id").to_numpy())
     user_ids = user_ids[train.user_index(user_ids) >= 0]
     if max_users is not None and len(user_ids) > max_users:
         draw = (user_ids.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
@@ -79,7 +79,7 @@ def export_artifacts(
         parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
     if model.predicts_ratings:
-        users, movies = _column(test, "user_id"), _column(test, "movie_id")
+        users, movies = test.column("user_id").to_numpy(), test.column("movie_id").to_numpy()
         parts.append(_rows(schema, len(users), record="prediction", model_name=model.name, user_id=users,
                            movie_id=movies, predicted_rating=model.predict(users, movies)))
     users = evaluation_users(test, train, eval_max_users)
@@ -87,14 +87,6 @@ def export_artifacts(
     parts.append(_rows(schema, len(user), record="recommendation", model_name=model.name, user_id=user,
                        movie_id=movie, rank=rank, score=score))
     return pa.concat_tables(parts)
-
-
-def _column(table, name: str) -> np.ndarray:
-    if isinstance(table, Ratings):
-        return {"user_id": table.user_ids[table.user], "movie_id": table.movie_ids[table.movie]}[name]
-    if hasattr(table, "read_all"):
-        table = table.read_all()
-    return table.column(name).to_numpy()
 
 
 def _run_row(model: Recommender, train: Ratings, schema: pa.Schema) -> pa.Table:

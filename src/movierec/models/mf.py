@@ -84,7 +84,21 @@ def print_progress(log: EpochLog) -> None:
     print(log, file=sys.stderr, flush=True)
 
 
-class BiasedMF(FactorModel):
+class _ValidatedFit(FactorModel):
+    """`fit(train, validation=None)`: with validation ratings (any ids: unknown ones get the
+    fallback), `_fit` reports their RMSE as it goes (in `history` and to the progress callback)."""
+
+    _validation: Ratings | None = None
+
+    def fit(self, train: Ratings, validation: Ratings | None = None):
+        self._validation = validation
+        try:
+            return super().fit(train)
+        finally:
+            self._validation = None
+
+
+class BiasedMF(_ValidatedFit):
     """Regularized biased matrix factorization, fitted by alternating least squares.
 
     Learns user and movie biases and k latent factors per user and movie (mu is the training
@@ -129,21 +143,11 @@ class BiasedMF(FactorModel):
         self.threads = threads
         self.block_entries = int(block_entries)
         self.history: list[EpochLog] = []
-        self._validation: Ratings | None = None
 
     def hyperparameters(self) -> dict:
         return {"k": self.n_factors, "reg": self.reg, "reg_bias": self.reg_bias, "epochs": self.epochs,
                 "weighted_reg": self.weighted_reg, "cg_steps": self.cg_steps, "init_std": self.init_std,
                 "seed": self.seed}
-
-    def fit(self, train: Ratings, validation: Ratings | None = None) -> "BiasedMF":
-        """Fit on `train`. With `validation` (any ids: unknown ones get the fallback), also report
-        its RMSE after every epoch (in `history` and to the progress callback)."""
-        self._validation = validation
-        try:
-            return super().fit(train)
-        finally:
-            self._validation = None
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
@@ -192,7 +196,7 @@ class BiasedMF(FactorModel):
             self.progress(log)
 
 
-class BayesianMF(FactorModel):
+class BayesianMF(_ValidatedFit):
     """Bayesian probabilistic matrix factorization with biases (BPMF, Salakhutdinov & Mnih 2008),
     by Gibbs sampling.
 
@@ -238,21 +242,11 @@ class BayesianMF(FactorModel):
         self.block_entries = int(block_entries)
         self.history: list[EpochLog] = []
         self.alpha: float | None = None
-        self._validation: Ratings | None = None
 
     def hyperparameters(self) -> dict:
         return {"k": self.n_factors, "samples": self.samples, "burn_in": self.burn_in,
                 "noise_precision": self.noise_precision, "init_epochs": self.init_epochs,
                 "init_reg": self.init_reg, "seed": self.seed}
-
-    def fit(self, train: Ratings, validation: Ratings | None = None) -> "BayesianMF":
-        """Fit on `train`. With `validation`, also report the RMSE of the running posterior mean
-        on it after every kept sweep (in `history` and to the progress callback)."""
-        self._validation = validation
-        try:
-            return super().fit(train)
-        finally:
-            self._validation = None
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
