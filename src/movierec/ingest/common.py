@@ -186,7 +186,7 @@ def split_duplicates(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
 
 
 class Ingestion:
-    """Collects parsed tables and writes them to the warehouse's `raw` schema in one transaction."""
+    """Collects parsed tables into loading tables and swaps them in for the `raw` tables on success."""
 
     BATCH_ROWS = 4_000_000
 
