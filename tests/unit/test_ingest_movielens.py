@@ -126,7 +126,7 @@ def test_ml_100k_ratings_rejects_and_duplicates(tmp_path):
         (8, "rating '3.7' is off the 1-5 scale (whole stars)"),
         (9, "timestamp 'yesterday' is not an integer (seconds since 1970-01-01 UTC)"),
         (10, "timestamp -5 is negative"),
-        (11, "timestamp 4200000000 is after the year 2100"),
+        (11, f"timestamp 4200000000 (2103-02-04) is outside the movielens window 1995-01-01..{dt.date.today()}"),
         (13, "rating '3.5' is off the 1-5 scale (whole stars)"),
     ]
     assert rejects[0][2] == "22\t377\t1"

@@ -94,9 +94,15 @@ def test_reject_rate_over_the_threshold_stops_and_keeps_the_old_warehouse(tmp_pa
     with pytest.raises(IngestError) as error:
         run(bad, tmp_path)  # default threshold 0.1%
     message = str(error.value)
-    assert "9 of 11 ratings records rejected" in message
-    assert "combined_data_1.txt:4: expected 3 fields" in message
+    # Line 1 already breaks the limit whatever the remaining bytes hold: the run stops there.
+    assert "1 of 1 ratings records rejected (100.000%) so far" in message
+    assert "combined_data_1.txt:1: record before any movie header" in message
     assert len(ratings(warehouse)) == 4  # untouched
+    with pytest.raises(IngestError) as error:
+        run(bad, tmp_path, reject_threshold=0.5)  # not stopped early: judged on the whole file
+    message = str(error.value)
+    assert "9 of 11 ratings records rejected" in message and "so far" not in message
+    assert "combined_data_1.txt:4: expected 3 fields" in message
 
 
 def test_duplicate_rating_latest_date_wins_then_later_line(tmp_path):

@@ -16,10 +16,23 @@ by another rating of the same user and movie (`raw.duplicates`, rule below).
 Duplicate rule: when a user rated a movie more than once, the rating with the latest date
 wins; on equal dates, the one read last (later file, then later line) wins, as a correction
 of the earlier one.
+
+Date rule: a rating's date must fall in the window of its format (`DATE_WINDOWS`), else the
+line is rejected. The window is written to `raw.dataset` (`date_window_start`,
+`date_window_end`), and dbt's test on `fct_ratings.rated_on` reads it from there: ingestion and
+the warehouse tests check the one rule. Files without dates (the generic format with no `date`
+column) load with `rated_on` null and `raw.dataset.has_dates` false.
+
+The reject limit (`--max-reject-rate`, per kind of file) is checked after every chunk against
+the most records the run could still read, so a file in the wrong layout fails within its
+first chunk instead of at the end, and a run that would pass is never stopped early.
 """
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,6 +47,139 @@ DUPLICATE_RULE = (
     "a user's repeated rating of a movie: the latest date wins; on equal dates the one read last "
     "(later file, then later line) wins"
 )
+
+# Oldest and newest allowed rating date per format; None = the day of the ingestion.
+# Netflix Prize ratings run 1999-11-11..2005-12-31 (the window leaves a margin on both sides);
+# MovieLens began rating in 1995 (ml-20m's first rating is 1995-01-09); a generic file may hold
+# anything since the Unix epoch.
+DATE_WINDOWS: dict[str, tuple[dt.date, dt.date | None]] = {
+    "netflix": (dt.date(1998, 1, 1), dt.date(2006, 12, 31)),
+    "movielens": (dt.date(1995, 1, 1), None),
+    "csv": (dt.date(1970, 1, 1), None),
+}
+
+
+def date_window(fmt: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The inclusive (first, last) rating date allowed for `fmt` (netflix, movielens or csv)."""
+    first, last = DATE_WINDOWS[fmt]
+    return first, last or today or dt.date.today()
+
+
+def date_window_reason(value: dt.date, fmt: str) -> str | None:
+    """Why `value` is not an allowed rating date for `fmt`, or None if it is."""
+    first, last = date_window(fmt)
+    if first <= value <= last:
+        return None
+    return f"date {value.isoformat()} is outside the {fmt} window {first.isoformat()}..{last.isoformat()}"
+
+
+UTF8_BOM = codecs.BOM_UTF8
+
+
+class TextStream:
+    """A binary file read in blocks with its line endings made `\n`-terminated lines.
+
+    Strips a UTF-8 byte order mark, and turns a file with classic Mac line endings (CR only,
+    no LF in its first block) into LF lines, so that such a file is read line by line instead
+    of as one huge line. CRLF files are passed through (the parsers drop the CR).
+    """
+
+    PROBE_BYTES = 1 << 16
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.bom = False
+        self.cr_only = False
+        self._buf = b""
+        self._first = True
+
+    def _read_raw(self, n: int) -> bytes:
+        data = self.raw.read(n)
+        if self._first:
+            self._first = False
+            while len(data) < 4 and data:  # enough bytes to see the BOM
+                more = self.raw.read(n)
+                if not more:
+                    break
+                data += more
+            if data.startswith(UTF8_BOM):
+                data = data[len(UTF8_BOM):]
+                self.bom = True
+            head = data[: self.PROBE_BYTES]
+            self.cr_only = b"\r" in head and b"\n" not in head
+        if self.cr_only:
+            data = data.replace(b"\r", b"\n")
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        if self._buf:
+            data, self._buf = self._buf, b""
+            if n is None or n < 0:
+                return data + self._read_raw(-1)
+            return data
+        return self._read_raw(-1 if n is None else n)
+
+    def readline(self) -> bytes:
+        while True:
+            cut = self._buf.find(b"\n")
+            if cut >= 0:
+                line, self._buf = self._buf[: cut + 1], self._buf[cut + 1:]
+                return line
+            more = self._read_raw(self.PROBE_BYTES)
+            if not more:
+                line, self._buf = self._buf, b""
+                return line
+            self._buf += more
+
+    @property
+    def extra_bytes(self) -> int:
+        """Bytes of the file not handed on (the BOM)."""
+        return len(UTF8_BOM) if self.bom else 0
+
+
+def decode_lines(data: bytes) -> tuple[list[str | None], list[bytes], str]:
+    """The lines of a small text file (titles) decoded, the raw lines, and the encoding used.
+
+    UTF-8 when the file is valid UTF-8; latin-1 (the original Netflix and MovieLens files) when
+    it is not and no line holds UTF-8 beyond ASCII; otherwise the file is taken as UTF-8 with a
+    few broken lines, which come back as None (to be rejected) instead of turning every accent of
+    the file into mojibake. A BOM is dropped; CR-only line endings count as line breaks.
+    """
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    if b"\r" in data and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")
+    raw_lines = data.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    try:
+        data.decode("utf-8")
+        return [line.decode("utf-8") for line in raw_lines], raw_lines, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    utf8_lines, broken = 0, 0
+    decoded: list[str | None] = []
+    for line in raw_lines:
+        try:
+            text = line.decode("utf-8")
+            decoded.append(text)
+            utf8_lines += not line.isascii()
+        except UnicodeDecodeError:
+            decoded.append(None)
+            broken += 1
+    if utf8_lines > broken:
+        return decoded, raw_lines, "utf-8"
+    return [line.decode("latin-1") for line in raw_lines], raw_lines, "latin-1"
+
+
+def utf8_error(raw: bytes) -> str:
+    """Where a line stops being UTF-8, for a reject reason."""
+    try:
+        raw.decode("utf-8")
+        return "valid UTF-8"
+    except UnicodeDecodeError as exc:
+        return f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8"
+
 
 RATINGS_SCHEMA = pa.schema(
     [
@@ -66,7 +212,7 @@ RAW_TABLES = ("ratings", "movies", "probe", "qualifying", "splits", "rejects", "
 RAW_DDL = """
 create table raw.ratings__loading (
     movie_id integer not null, user_id integer not null, rating float not null,
-    rated_on date not null, rated_at timestamp, file_id smallint not null, line integer not null
+    rated_on date, rated_at timestamp, file_id smallint not null, line integer not null
 );
 create table raw.movies__loading (movie_id integer not null, title varchar, release_year smallint, genres varchar);
 create table raw.probe__loading (movie_id integer not null, user_id integer not null);
@@ -83,13 +229,29 @@ create table raw.files__loading (
 );
 create table raw.dataset__loading (
     format varchar, variant varchar, source_dir varchar, rating_min float, rating_max float,
-    duplicate_rule varchar, ratings bigint, users bigint, movies bigint
+    duplicate_rule varchar, ratings bigint, users bigint, movies bigint,
+    has_dates boolean, date_window_start date, date_window_end date
 );
 """
 
 
 class IngestError(Exception):
     """A problem the user must fix: the message names the file, the line and what is wrong."""
+
+
+def check_input_file(path: Path, what: str = "file") -> None:
+    """IngestError unless `path` is a regular file this process can open for reading."""
+    if path.is_symlink() and not path.exists():
+        raise IngestError(f"{what} {path} is a broken symbolic link (it points to {os.readlink(path)}, which does not exist)")
+    if not path.exists():
+        raise IngestError(f"{what} {path} does not exist")
+    if path.is_dir():
+        raise IngestError(f"{what} {path} is a folder, not a file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise IngestError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 @dataclass
@@ -229,11 +391,24 @@ class Ingestion:
     # --- records ------------------------------------------------------------------------------
 
     def reject(self, counts: FileCounts, line: int, raw: bytes | str, reason: str) -> None:
-        text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         counts.rejected += 1
         self._rejects.append((counts.file, line, text.rstrip("\r\n")[:1000], reason))
-        if len(self._rejects) >= 10_000:
+        if len(self._rejects) >= 100_000:
             self._flush_rejects()
+
+    def check_reject_limit(self) -> None:
+        """Stop as soon as some kind of file is over the reject limit whatever the rest holds.
+
+        The records still to come are bounded by the bytes not yet read (a record takes at least
+        two bytes, a character and a newline), so a run stopped here would have failed at the end.
+        """
+        remaining = max(self.progress.total_bytes - self.progress.done_bytes, 0) // 2
+        over = [kind for kind, (rejected, records) in self._records_by_kind().items()
+                if rejected > self.reject_threshold * max(records + remaining, 1)]
+        if over:
+            self._flush_rejects()
+            raise IngestError(self._threshold_message(over, partial=remaining > 0))
 
     def add(self, kind: str, table: pa.Table) -> None:
         """Queue rows for one of the raw tables ('ratings', 'movies', 'probe', 'qualifying', 'splits')."""
@@ -289,8 +464,14 @@ class Ingestion:
         self.con.unregister("_batch")
 
     def _flush_rejects(self) -> None:
+        """Write the queued rejects in one insert (row-by-row inserts cost milliseconds each)."""
         if self._rejects:
-            self.con.executemany("insert into raw.rejects__loading values (?, ?, ?, ?)", self._rejects)
+            files, lines, texts, reasons = zip(*self._rejects)
+            batch = pa.table({"file": pa.array(files, pa.string()), "line": pa.array(lines, pa.int64()),
+                              "raw_text": pa.array(texts, pa.string()), "reason": pa.array(reasons, pa.string())})
+            self.con.register("_rejects", batch)
+            self.con.execute("insert into raw.rejects__loading by name select * from _rejects")
+            self.con.unregister("_rejects")
             self._rejects = []
 
     def _resolve_duplicates_in_warehouse(self) -> None:
@@ -344,11 +525,13 @@ class Ingestion:
                 for f in self.files
             ],
         )
+        window_start, window_end = date_window(fmt)
         self.con.execute(
             """insert into raw.dataset__loading
-               select ?, ?, ?, min(rating), max(rating), ?, count(*), count(distinct user_id), count(distinct movie_id)
+               select ?, ?, ?, min(rating), max(rating), ?, count(*), count(distinct user_id), count(distinct movie_id),
+                      coalesce(count(*) > 0 and count(rated_on) = count(*), false), ?, ?
                from raw.ratings__loading""",
-            [fmt, variant, str(self.root), DUPLICATE_RULE],
+            [fmt, variant, str(self.root), DUPLICATE_RULE, window_start, window_end],
         )
         summary = self.summary()
         over = [kind for kind, (rejected, records) in self._records_by_kind().items()
@@ -387,7 +570,7 @@ class Ingestion:
             totals[f.kind] = (rejected + f.rejected, records + f.loaded + f.rejected + f.duplicates)
         return totals
 
-    def _threshold_message(self, kinds: list[str]) -> str:
+    def _threshold_message(self, kinds: list[str], partial: bool = False) -> str:
         by_kind = self._records_by_kind()
         files = [f.file for f in self.files if f.kind in kinds]
         examples = self.con.execute(
@@ -400,8 +583,9 @@ class Ingestion:
             f"({by_kind[kind][0] / max(by_kind[kind][1], 1):.3%})"
             for kind in kinds
         ]
+        so_far = " so far, more than the rest of the input could make up for" if partial else ""
         lines = [
-            "; ".join(lines) + f": over the limit of {self.reject_threshold:.3%} (--max-reject-rate); "
+            "; ".join(lines) + f"{so_far}: over the limit of {self.reject_threshold:.3%} (--max-reject-rate); "
             "nothing was written. First rejects:"
         ]
         lines += [f"  {file}:{line}: {reason}: {raw!r}" for file, line, reason, raw in examples]

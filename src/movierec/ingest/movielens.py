@@ -39,11 +39,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion
+from movierec.ingest.common import (
+    MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, date_window, decode_lines, utf8_error,
+)
 
 CHUNK_BYTES = 16 << 20
-# Timestamps are seconds since 1970-01-01 UTC; anything in 2101 or later is taken as corrupt.
-MAX_TIMESTAMP = int(dt.datetime(2101, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+# Files in a MovieLens folder that are not read (tags, links, user demographics); ingest names them.
+NOT_LOADED = ("tags.csv", "links.csv", "genome-scores.csv", "genome-tags.csv", "tags.dat", "users.dat", "u.user",
+              "u.occupation", "u.info")
+
+
+def timestamp_window(fmt: str = "movielens") -> tuple[int, int]:
+    """Allowed timestamps, seconds since 1970-01-01 UTC: [first, end) of the format's date window."""
+    first, last = date_window(fmt)
+    epoch = dt.date(1970, 1, 1)
+    return (first - epoch).days * 86400, ((last - epoch).days + 1) * 86400
 RATING_FIELDS = ("user_id", "movie_id", "rating", "timestamp")
 RATING_LAYOUT = ",".join(RATING_FIELDS)
 RATINGS_CSV_HEADER = ("userid", "movieid", "rating", "timestamp")
@@ -124,7 +134,13 @@ def _detect_in(folder: Path) -> MovieLensLayout | None:
             movies=_optional(folder / "u.item"), genres=_optional(folder / "u.genre"), splits=splits,
         )
     if name == "ratings.dat":
-        one_m = (folder / "users.dat").is_file()  # ml-1m ships users.dat; ml-10m does not, and has half stars
+        # ml-1m (whole stars, 24 MB) ships users.dat; ml-10m (half stars, 252 MB) ships tags.dat instead.
+        if (folder / "users.dat").is_file():
+            one_m = True
+        elif (folder / "tags.dat").is_file():
+            one_m = False
+        else:
+            one_m = (folder / name).stat().st_size < 100 << 20
         return MovieLensLayout(
             variant="ml-1m" if one_m else "ml-10m", root=folder, ratings=folder / name, format=DAT,
             half_stars=not one_m, movies=_optional(folder / "movies.dat"),
@@ -196,6 +212,12 @@ def _header_or_data(path: Path, text: str, sep: str, expected: tuple[str, ...]) 
         return True
     if not first or _INT.match(names[0]):
         return False
+    if len(names) != len(expected) and set(names) <= set(expected):
+        missing = ",".join(name for name in expected if name not in names)
+        raise IngestError(
+            f"{path}:1: column header {first!r} lacks {missing}: the MovieLens {path.name} has "
+            f"{','.join(expected)!r}; load other columns with --format csv --columns (see movierec ingest --help)"
+        )
     raise IngestError(
         f"{path}:1: column header {first!r} is not the MovieLens header {','.join(expected)!r} "
         "(columns in another order would be misread)"
@@ -206,12 +228,13 @@ def _header_or_data(path: Path, text: str, sep: str, expected: tuple[str, ...]) 
 
 
 def _valid_values(user, movie, rating, ts, half_stars: bool) -> np.ndarray:
-    """Per row: ids positive, rating on the scale, timestamp in 1970..2100."""
+    """Per row: ids positive, rating on the scale, timestamp in the MovieLens date window."""
     with np.errstate(invalid="ignore"):
         steps = rating * 2 if half_stars else rating
         low, high = (1, 10) if half_stars else (1, 5)
         ok_rating = (steps >= low) & (steps <= high) & (steps == np.floor(steps))
-    return (user > 0) & (movie > 0) & ok_rating & (ts >= 0) & (ts < MAX_TIMESTAMP)
+    first, end = timestamp_window()
+    return (user > 0) & (movie > 0) & ok_rating & (ts >= first) & (ts < end)
 
 
 def _fast_ratings(chunk: bytes, fmt: RatingsFormat, half_stars: bool):
@@ -272,8 +295,12 @@ def _timestamp(text: str) -> int:
     value = int(text)
     if value < 0:
         raise ValueError(f"timestamp {text} is negative")
-    if value >= MAX_TIMESTAMP:
-        raise ValueError(f"timestamp {text} is after the year 2100")
+    first, end = timestamp_window()
+    if not first <= value < end:
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=value // 86400)
+        low, high = date_window("movielens")
+        raise ValueError(f"timestamp {text} ({day.isoformat()}) is outside the movielens window "
+                         f"{low.isoformat()}..{high.isoformat()}")
     return value
 
 
@@ -289,6 +316,9 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
         text = decode_text(raw.rstrip(b"\r"))
         if not text.strip():
             counts.blank += 1
+            continue
+        if "\r" in text:
+            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
             continue
         fields = [value.strip() for value in text.split(fmt.sep)]
         if len(fields) != len(RATING_FIELDS):
@@ -330,7 +360,8 @@ def _ratings_table(user, movie, rating, ts, lines, file_id: int) -> pa.Table:
 def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: FileCounts, ingestion: Ingestion,
                   split: tuple[str, str] | None = None, chunk_bytes: int | None = None) -> None:
     """Stream one ratings-layout file into `raw.ratings`, or (with `split`) into `raw.splits`."""
-    with open(path, "rb") as stream:
+    with open(path, "rb") as raw_stream:
+        stream = TextStream(raw_stream)
         line = 1
         carry = b""
         if fmt.header is not None:
@@ -366,7 +397,9 @@ def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: File
                 }))
                 counts.loaded += n
             ingestion.progress.advance(len(chunk), len(user))
+            ingestion.check_reject_limit()
             line += n_lines
+        counts.bytes += stream.extra_bytes
 
 
 # --- movies -----------------------------------------------------------------------------------------
@@ -430,10 +463,20 @@ class _Movies:
         self.ingestion.progress.advance(self.counts.bytes, len(self.ids))
 
 
-def _read_lines(path: Path, counts: FileCounts) -> list[str]:
+def _read_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a small file, UTF-8 or latin-1 (`decode_lines`); a line that is not
+    UTF-8 in a UTF-8 file is counted and rejected here."""
     data = path.read_bytes()
     counts.bytes = len(data)
-    return _split_lines(decode_text(data))
+    lines, raw_lines, _ = decode_lines(data)
+    for number, text in enumerate(lines, start=1):
+        if text is None:
+            counts.lines += 1
+            raw = raw_lines[number - 1].rstrip(b"\r")
+            ingestion.reject(counts, number, raw.decode("latin-1"),
+                             f"not UTF-8 like the rest of the file: {utf8_error(raw)}")
+            continue
+        yield number, text
 
 
 def read_genre_names(path: Path | None) -> list[str]:
@@ -470,7 +513,7 @@ def load_u_item(path: Path, genre_names: list[str], ingestion: Ingestion) -> Non
     movies = _Movies(counts, ingestion)
     n_fields = 5 + len(genre_names)
     layout = f"movie id|title|release date|video release date|IMDb URL|{len(genre_names)} genre flags"
-    for number, raw in enumerate(_read_lines(path, counts), start=1):
+    for number, raw in _read_lines(path, counts, ingestion):
         counts.lines += 1
         line = raw.rstrip("\r")
         if not line.strip():
@@ -499,7 +542,7 @@ def load_movies_dat(path: Path, ingestion: Ingestion) -> None:
     """ml-1m / ml-10m `movies.dat`: `MovieID::Title (Year)::Genre|Genre`."""
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, raw in enumerate(_read_lines(path, counts), start=1):
+    for number, raw in _read_lines(path, counts, ingestion):
         counts.lines += 1
         line = raw.rstrip("\r")
         if not line.strip():
@@ -522,7 +565,7 @@ def load_movies_csv(path: Path, ingestion: Ingestion) -> None:
     """
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, raw in enumerate(_read_lines(path, counts), start=1):
+    for number, raw in _read_lines(path, counts, ingestion):
         counts.lines += 1
         line = raw.rstrip("\r")
         if number == 1 and _header_or_data(path, line, ",", MOVIES_CSV_HEADER):

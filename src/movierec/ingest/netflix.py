@@ -11,7 +11,9 @@ parsed as CSV by pyarrow in one call, and each record gets its movie id by `nump
 A chunk that does not parse cleanly (wrong field count, a non-integer id, a rating off the
 scale, an impossible date, a rating before any header, a blank line) is parsed again line by
 line, so that every bad line is rejected with its file, line number, text and reason while
-the good lines of the chunk are still loaded.
+the good lines of the chunk are still loaded. An empty field is a bad line too (pyarrow
+would read it as a null), and so is a date outside the Netflix window (`DATE_WINDOWS`).
+Files may start with a UTF-8 byte order mark and may end their lines with LF, CRLF or CR.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import FileCounts, Ingestion, MOVIES_SCHEMA
+from movierec.ingest.common import (
+    MOVIES_SCHEMA, FileCounts, Ingestion, TextStream, date_window, date_window_reason, decode_lines, utf8_error,
+)
 
 CHUNK_BYTES = 64 << 20
 _HEADER = re.compile(rb"^\s*(\d+)\s*:\s*$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d", re.ASCII)
+_INT = re.compile(r"^\d+$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -164,17 +170,25 @@ def _fast_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
                 io.BytesIO(b"".join(bodies)),
                 read_options=pacsv.ReadOptions(column_names=list(spec.fields)),
                 parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False),
-                convert_options=pacsv.ConvertOptions(column_types=spec.arrow_types, strings_can_be_null=False),
+                convert_options=pacsv.ConvertOptions(column_types=spec.arrow_types, null_values=[],
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
         except pa.ArrowInvalid:
             return None
         if table.num_rows != total:  # blank lines were skipped
+            return None
+        if any(col.null_count for col in table.columns):  # an empty field
             return None
         if pc.min(table.column("user_id")).as_py() <= 0:
             return None
         if "rating" in spec.fields:
             bounds = pc.min_max(table.column("rating")).as_py()
             if bounds["min"] < 1 or bounds["max"] > 5:
+                return None
+        if "rated_on" in spec.fields:
+            first, last = date_window("netflix")
+            bounds = pc.min_max(table.column("rated_on")).as_py()
+            if bounds["min"] < first or bounds["max"] > last:
                 return None
 
     # Line numbers: bodies run from one header to the next, so a segment's first record sits
@@ -202,24 +216,35 @@ def _fast_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
     return columns, len(headers)
 
 
+_LABELS = {"user_id": "user id", "rating": "rating", "rated_on": "date"}
+
+
 def _parse_field(name: str, text: str):
+    if not text:
+        raise ValueError(f"empty {_LABELS[name]} field")
     if name == "user_id":
-        if not text.isdigit() or int(text) <= 0 or int(text) >= 2**31:
+        if not _INT.match(text) or int(text) <= 0 or int(text) >= 2**31:
             raise ValueError(f"user id {text!r} is not a positive integer")
         return int(text)
     if name == "rating":
-        if not text.isdigit():
+        if not _INT.match(text):
             raise ValueError(f"rating {text!r} is not an integer")
         if not 1 <= int(text) <= 5:
             raise ValueError(f"rating {text} is off the 1-5 scale")
         return int(text)
     if name == "rated_on":
+        if _DATE_TIME.match(text):
+            raise ValueError(f"date {text!r} has a time of day: expected YYYY-MM-DD only")
         if not _DATE.match(text):
             raise ValueError(f"date {text!r} is not YYYY-MM-DD")
         try:
-            return dt.date.fromisoformat(text)
+            value = dt.date.fromisoformat(text)
         except ValueError:
             raise ValueError(f"date {text!r} is not a valid date") from None
+        reason = date_window_reason(value, "netflix")
+        if reason:
+            raise ValueError(reason)
+        return value
     raise KeyError(name)
 
 
@@ -240,15 +265,19 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
             continue
         if b":" in text:
             movie_id = _is_header(text)
-            if movie_id is None:
-                ingestion.reject(counts, number, raw, "movie header is not of the form <positive integer>:")
-            else:
+            if movie_id is not None:
                 headers += 1
                 state.header(movie_id)
                 started_mid_block = False
-            continue
+                continue
+            if b"," not in text:  # a record has commas; a header has none
+                ingestion.reject(counts, number, raw, "movie header is not of the form <positive integer>:")
+                continue
         if state.current is None:
             ingestion.reject(counts, number, raw, "record before any movie header")
+            continue
+        if b"\r" in text:
+            ingestion.reject(counts, number, raw, "carriage return inside the line (mixed line endings)")
             continue
         fields = text.decode("latin-1").split(",")
         if len(fields) != len(spec.fields):
@@ -293,6 +322,7 @@ def parse_stream(stream: BinaryIO, spec: RecordSpec, counts: FileCounts, ingesti
                  state: _MovieState, chunk_bytes: int = CHUNK_BYTES) -> None:
     """Read one file of movie blocks into the ingestion."""
     line = 1
+    stream = TextStream(stream)
     for chunk in iter_chunks(stream, chunk_bytes):
         n_lines = chunk.count(b"\n")
         parsed = _fast_parse(chunk, line, spec, state)
@@ -309,7 +339,9 @@ def parse_stream(stream: BinaryIO, spec: RecordSpec, counts: FileCounts, ingesti
             counts.loaded += table.num_rows
             ingestion.add(spec.kind, table)
         ingestion.progress.advance(len(chunk), table.num_rows)
+        ingestion.check_reject_limit()
         line += n_lines
+    counts.bytes += stream.extra_bytes
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -350,34 +382,49 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _is_titles_header(fields: list[str]) -> bool:
+    """`Movie_ID,Year,Name` (Kaggle's Netflix_Dataset_Movie.csv) and the like: words, not an id and a year."""
+    return len(fields) == 3 and not _INT.match(fields[0].strip()) and fields[0].strip().replace("_", "").isalpha() \
+        and not _INT.match(fields[1].strip()) and fields[1].strip().upper() != "NULL"
+
+
 def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
-    """`movie_id,year,title`: titles may contain commas (split on the first two only), years may be NULL."""
+    """`movie_id,year,title`: titles may contain commas (split on the first two only), years may be NULL.
+
+    A first line of column names (`Movie_ID,Year,Name`) is counted as a header. The file is
+    UTF-8 or latin-1 (`decode_lines`); in a UTF-8 file, a line that is not UTF-8 is rejected.
+    """
     counts = ingestion.file(path, "movies")
     data = path.read_bytes()
     counts.bytes = len(data)
-    text = decode_text(data)
+    lines, raw_lines, _ = decode_lines(data)
     ids, titles, years = [], [], []
     first_seen: dict[int, int] = {}
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for number, raw in enumerate(lines, start=1):
+    for number, decoded in enumerate(lines, start=1):
         counts.lines += 1
-        line = raw.rstrip("\r")
+        if decoded is None:
+            raw = raw_lines[number - 1].rstrip(b"\r")
+            ingestion.reject(counts, number, raw.decode("latin-1"),
+                             f"not UTF-8 like the rest of the file: {utf8_error(raw)}")
+            continue
+        line = decoded.rstrip("\r")
         if not line.strip():
             counts.blank += 1
             continue
         parts = line.split(",", 2)
+        if number == 1 and _is_titles_header(parts):
+            counts.headers += 1
+            continue
         if len(parts) != 3:
             ingestion.reject(counts, number, line, f"expected 3 fields (movie_id,year,title), found {len(parts)}")
             continue
         movie_id, year, title = parts[0].strip(), parts[1].strip(), parts[2].strip()
-        if not movie_id.isdigit() or int(movie_id) <= 0:
+        if not _INT.match(movie_id) or not 0 < int(movie_id) < 2**31:
             ingestion.reject(counts, number, line, f"movie id {movie_id!r} is not a positive integer")
             continue
         if year.upper() == "NULL" or year == "":
             year_value = None
-        elif year.isdigit() and 1800 <= int(year) <= 2100:
+        elif _INT.match(year) and 1800 <= int(year) <= 2100:
             year_value = int(year)
         else:
             ingestion.reject(counts, number, line, f"year {year!r} is neither a year nor NULL")
