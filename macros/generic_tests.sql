@@ -43,3 +43,37 @@ group by {{ group_by | join(', ') }}
 {%- endif %}
 having count(*) > 0 and abs(coalesce(sum({{ column_name }}), 0) - 1) > {{ tolerance }}
 {% endtest %}
+
+
+{% test within_ingest_date_window(model, column_name) %}
+{#- Fails with every date outside the window that ingestion enforced for the loaded format
+    (raw.dataset.date_window_start..date_window_end, from movierec.ingest.common.DATE_WINDOWS):
+    the one date rule, shared by ingestion and the warehouse tests. -#}
+with
+
+dataset as (
+    select * from {{ source('ingest', 'dataset') }}
+)
+
+select {{ column_name }}
+from {{ model }}
+cross join dataset
+where {{ column_name }} < dataset.date_window_start
+    or {{ column_name }} > dataset.date_window_end
+{% endtest %}
+
+
+{% test not_null_where_dated(model, column_name) %}
+{#- not_null, unless ingestion loaded a file without dates (raw.dataset.has_dates false). -#}
+with
+
+dataset as (
+    select coalesce(bool_and(has_dates), true) as has_dates from {{ source('ingest', 'dataset') }}
+)
+
+select {{ column_name }}
+from {{ model }}
+cross join dataset
+where {{ column_name }} is null
+    and dataset.has_dates
+{% endtest %}

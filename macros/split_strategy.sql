@@ -4,8 +4,10 @@
       probe   Netflix probe.txt is loaded: its pairs are the test set (they are inside the
               training files and must be removed from everything the models learn from)
       fold    a canonical MovieLens fold (var movielens_fold, e.g. u1) is loaded
-      latest  Netflix-format data without a probe: each user's most recent ratings are held out
-      random  MovieLens without canonical folds: a per-user random holdout
+      latest  Netflix-format (or dated generic csv) data without a probe: each user's most
+              recent ratings are held out
+      random  MovieLens without canonical folds, or ratings without dates (generic csv with
+              no date column): a per-user random holdout
 
     var('split_strategy') forces one; 'auto' (the default) picks the first that applies.
 -#}
@@ -28,8 +30,8 @@
     {%- if fold.columns[0].values()[0] > 0 -%}
         {{ return('fold') }}
     {%- endif -%}
-    {%- set dataset = run_query("select format from " ~ source('ingest', 'dataset')) -%}
-    {%- if dataset.columns[0].values() | length > 0 and dataset.columns[0].values()[0] == 'movielens' -%}
+    {%- set dataset = run_query("select format, coalesce(has_dates, true) from " ~ source('ingest', 'dataset')) -%}
+    {%- if dataset.rows | length > 0 and (dataset.rows[0][0] == 'movielens' or not dataset.rows[0][1]) -%}
         {{ return('random') }}
     {%- endif -%}
     {{ return('latest') }}

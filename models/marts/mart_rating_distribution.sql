@@ -16,9 +16,11 @@ yearly_counts as (
     group by rating_year, rating
 ),
 
+-- ratings without a date (a generic csv file without a date column) count in 'all' only
 years as (
     select distinct rating_year
     from yearly_counts
+    where rating_year is not null
 ),
 
 rating_values as (

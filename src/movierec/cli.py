@@ -15,6 +15,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    import duckdb
+
     from movierec.ingest import IngestError, ingest
 
     try:
@@ -23,11 +25,34 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             fmt=args.format,
             warehouse=args.warehouse,
             reject_threshold=args.max_reject_rate,
+            columns=args.columns,
+            delimiter=args.delimiter,
+            titles=args.titles,
         )
     except IngestError as exc:
         print(f"movierec ingest: error: {exc}", file=sys.stderr)
         return 1
+    except (OSError, duckdb.Error) as exc:  # an environment problem not foreseen above: still one line
+        print(f"movierec ingest: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("movierec ingest: interrupted; the warehouse was not changed", file=sys.stderr)
+        return 130
     return 0
+
+
+def _share(text: str) -> float:
+    """argparse type of --max-reject-rate: a finite number from 0 to 1 (NaN would switch the limit off)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share from 0 to 1 (e.g. 0.001 = 0.1%)")
+    return value
 
 
 def _print_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> None:
@@ -112,12 +137,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Option errors as one line (`movierec ingest: error: ...`, with a pointer to --help) and exit code 1,
+    like every other user error, instead of argparse's usage block and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(1, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="movierec",
         description="Movie recommendations from Netflix-Prize-style ratings, built with dbt on DuckDB.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     gen = sub.add_parser(
         "generate",
@@ -133,15 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     ing = sub.add_parser(
         "ingest",
-        help="load Netflix Prize or MovieLens files into the warehouse's raw tables",
+        help="load Netflix Prize, MovieLens or any delimited ratings file into the warehouse's raw tables",
         description="Stream rating files into the warehouse's raw schema. Unparseable lines go to raw.rejects "
-        "with file, line and reason; the run stops if they exceed --max-reject-rate.",
+        "with file, line and reason; the run stops if they exceed --max-reject-rate. Any other ratings file "
+        "loads with --format csv and a column mapping, e.g. "
+        "`movierec ingest Netflix_Dataset_Rating.csv --format csv --columns user=User_ID,movie=Movie_ID,rating=Rating` "
+        "or, without a header line, `movierec ingest TestingRatings.txt --format csv --columns movie=1,user=2,rating=3`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ing.add_argument("directory", help="folder holding the raw files")
-    ing.add_argument("--format", choices=["auto", "netflix", "movielens"], default="auto")
+    ing.add_argument("directory", metavar="PATH",
+                     help="folder holding Netflix Prize or MovieLens files; with --format csv, the ratings file")
+    ing.add_argument("--format", choices=["auto", "netflix", "movielens", "csv"], default="auto",
+                     help="auto (default) recognizes Netflix and MovieLens folders; csv reads one delimited file")
+    ing.add_argument("--columns", default=None, metavar="MAP",
+                     help="csv: role=column pairs, user, movie and rating required, date optional; columns by "
+                     "header name (user=User_ID) or by number from 1 (user=2). Without a date column every rating "
+                     "has no date and dbt's split holds out a random share of each user's ratings")
+    ing.add_argument("--delimiter", default=None,
+                     help="csv: field separator (',', ';', '|', 'tab', '::', ...); default: sniffed from line 1")
+    ing.add_argument("--titles", default=None, metavar="FILE",
+                     help="csv: titles file, Netflix movie_id,year,title (a header line is skipped) or MovieLens movies.csv")
     ing.add_argument("--warehouse", default=None, help="DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb)")
-    ing.add_argument("--max-reject-rate", type=float, default=0.001,
-                     help="stop if more than this share of lines is rejected (default 0.001 = 0.1%%)")
+    ing.add_argument("--max-reject-rate", type=_share, default=0.001,
+                     help="stop if more than this share of each kind of record is rejected, from 0 to 1 "
+                     "(default 0.001 = 0.1%%)")
     ing.set_defaults(func=_cmd_ingest)
 
     warehouse_help = "DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb), read-only"

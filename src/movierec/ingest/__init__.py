@@ -170,6 +170,8 @@ def open_warehouse(target: Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
     created = not target.exists()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise IngestError(f"cannot create the warehouse folder {target.parent}: a file is in the way") from None
     except OSError as exc:
         raise IngestError(f"cannot create the warehouse folder {target.parent}: {exc.strerror or exc}") from None
     if created and not os.access(target.parent, os.W_OK):
