@@ -570,7 +570,8 @@ class Service:
     blocked only during a call, and a call during a build raises `WarehouseUnavailable`.
 
     `preload=True` (the HTTP server): everything is read into memory in one read-only transaction
-    and the connection is closed (about 4 bytes per rating plus 4k bytes per user). Calls then take
+    and the connection is closed (about 4 bytes per rating plus, for every fitted model, 4k bytes
+    per user and per movie), so any fitted model (`model=`) answers from memory. Calls then take
     about a millisecond and never touch the file, so `dbt build` runs while the server answers.
     Each call checks (at most every `reload_interval` seconds, one stat) whether the file changed;
     once it has stopped changing for `settle_seconds`, a background thread reloads and swaps the
@@ -778,8 +779,12 @@ class Service:
             version = _file_version(self.path)
             snap = self._read_snapshot(con, version)
             snap.histories = read_user_histories(con)
-            if snap.config.model_name is not None:
-                snap.users[snap.config.model_name] = read_user_factor_table(con, snap.config.model_name)
+            # Every fitted model, not only the serving one: a `?model=` request must not need the file,
+            # which a rebuild may hold for minutes. Costs the models' factor tables in memory.
+            for name in snap.model_names:
+                if name not in snap.models:
+                    snap.models[name] = read_model_factors(con, name)
+                snap.users[name] = read_user_factor_table(con, name)
             con.execute("commit")
             return snap
 

@@ -224,3 +224,21 @@ def test_warehouse_not_built_is_503(tmp_path):
         assert response.status_code == 503 and "dbt build" in response.json()["detail"]
     with TestClient(create_app(Service(tmp_path / "missing.duckdb", preload=True))) as c:
         assert c.get("/health").status_code == 503
+
+
+def test_every_fitted_model_answers_while_a_rebuild_holds_the_warehouse(tmp_path):
+    """`?model=` for a model other than the serving one is answered from the loaded snapshot during a
+    rebuild, not 503: every fitted model is loaded with the snapshot."""
+    path = hand_example(tmp_path / "models.duckdb")
+    service = Service(path, preload=True, reload_interval=0.0)
+    with TestClient(create_app(service)) as c:
+        assert c.get("/health").status_code == 200  # the snapshot is loaded; no other model asked for yet
+        with Writer(path, "update movie_factors set bias = -5 where model_name = 'bias_only'"):
+            response = c.get("/users/1/recommendations", params={"k": 3, "model": "bias_only"})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["model_name"] == "bias_only" and response.headers["x-warehouse-stale"] == "true"
+            # bias_only ranks by movie bias (0.7, 0.6, ...): user 1 rated 10 and 30, so 20, 40, 50
+            assert [i["movie_id"] for i in body["items"]] == [20, 40, 50]
+            similar = c.get("/movies/10/similar", params={"model": "mf"})
+            assert similar.status_code == 200, similar.text
