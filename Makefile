@@ -86,3 +86,11 @@ figures: setup  ## regenerate the README's charts (docs/images/*.png) from the w
 			--ExecutePreprocessor.timeout=600 --stdout $$notebook > /dev/null || exit 1; \
 	done
 	@ls -l docs/images/*.png
+
+# --- Bad input: how fast a wrong file fails, what many rejects cost ----------------------------
+.PHONY: bench-rejects
+
+bench-rejects: setup  ## benchmark bad input: 100k-line wrong-layout files must fail in under 5 s
+	$(BIN)/python benchmarks/bench_rejects.py
+
+bench: bench-rejects
