@@ -35,8 +35,9 @@ def ingest(step: str, args: list, expect_failure: bool, target: float | None, no
     code = os.waitstatus_to_exitcode(status)
     if (code != 0) != expect_failure:
         raise SystemExit(f"[bench] {step}: exit code {code}\n{err}")
-    last = err.strip().splitlines()[0 if expect_failure and "error" in err.splitlines()[0] else -1][:90] if err else ""
-    return Result(step, seconds, usage.ru_maxrss / 1024 / 1024, target, None, note or last)
+    lines = err.strip().splitlines()
+    shown = next((line for line in lines if "error:" in line), lines[-1] if lines else "")
+    return Result(step, seconds, usage.ru_maxrss / 1024 / 1024, target, None, note or shown[:100])
 
 
 def main() -> None:

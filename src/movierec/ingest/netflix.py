@@ -271,7 +271,9 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
                 started_mid_block = False
                 continue
             if b"," not in text:  # a record has commas; a header has none
-                ingestion.reject(counts, number, raw, "movie header is not of the form <positive integer>:")
+                reason = ("movie header is not of the form <positive integer>:" if text.rstrip().endswith(b":")
+                          else f"neither a movie header (<movie id>:) nor a record ({spec.layout})")
+                ingestion.reject(counts, number, raw, reason)
                 continue
         if state.current is None:
             ingestion.reject(counts, number, raw, "record before any movie header")
