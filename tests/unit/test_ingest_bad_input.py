@@ -299,3 +299,14 @@ def test_option_errors_are_one_line_and_exit_1(tmp_path, capsys):
     ]:
         code, err = cli(capsys, folder, *args)
         assert code == 1 and expected in one_error_line(err), (args, err)
+
+
+def test_movielens_names_that_are_not_files(tmp_path, capsys):
+    folder = tmp_path / "ml"
+    (folder / "ratings.csv").mkdir(parents=True)
+    code, err = cli(capsys, folder, "--warehouse", tmp_path / "w.duckdb")
+    assert code == 1 and "ratings.csv is a folder, not a file" in one_error_line(err)
+    folder = write_files(tmp_path / "ml2", {"u.data": "1\t1\t3\t881250949\n"})
+    (folder / "u.item").symlink_to(tmp_path / "gone")
+    code, err = cli(capsys, folder, "--warehouse", tmp_path / "w.duckdb")
+    assert code == 1 and "u.item is a broken symbolic link" in one_error_line(err)

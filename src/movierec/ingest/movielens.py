@@ -40,7 +40,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
-    MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, date_window, decode_lines, utf8_error,
+    MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
+    utf8_error,
 )
 
 CHUNK_BYTES = 16 << 20
@@ -114,9 +115,12 @@ class MovieLensLayout:
 
 
 def _detect_in(folder: Path) -> MovieLensLayout | None:
-    present = [name for name in ("ratings.csv", "ratings.dat", "u.data") if (folder / name).is_file()]
+    present = [name for name in ("ratings.csv", "ratings.dat", "u.data")
+               if (folder / name).exists() or (folder / name).is_symlink()]
     if not present:
         return None
+    for name in present:
+        check_input_file(folder / name, "ratings file")  # a folder or a broken link named like one: say so
     if len(present) > 1:
         raise IngestError(
             f"{folder} holds more than one MovieLens ratings file ({', '.join(present)}): "
@@ -152,7 +156,10 @@ def _detect_in(folder: Path) -> MovieLensLayout | None:
 
 
 def _optional(path: Path) -> Path | None:
-    return path if path.is_file() else None
+    if not (path.exists() or path.is_symlink()):
+        return None
+    check_input_file(path, "file")
+    return path
 
 
 def detect(root: Path) -> MovieLensLayout | None:
