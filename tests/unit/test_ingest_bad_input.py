@@ -310,3 +310,21 @@ def test_movielens_names_that_are_not_files(tmp_path, capsys):
     (folder / "u.item").symlink_to(tmp_path / "gone")
     code, err = cli(capsys, folder, "--warehouse", tmp_path / "w.duckdb")
     assert code == 1 and "u.item is a broken symbolic link" in one_error_line(err)
+
+
+def test_the_limit_is_checked_inside_a_chunk_too(tmp_path):
+    """One 16 MB chunk can hold a million lines: the line-by-line parser checks every 20,000."""
+    lines = "".join(f"{i},{i % 50 + 1},3,881250949\n" for i in range(1, 50_001))
+    folder = write_files(tmp_path / "in", {"u.data": lines})
+    with pytest.raises(IngestError) as error:
+        run(folder, tmp_path)
+    assert str(error.value).startswith("20,000 of 20,000 ratings records rejected (100.000%) so far")
+
+
+def test_good_lines_of_the_chunk_count_in_a_mid_chunk_check(tmp_path):
+    """Half bad, half good: the mid-chunk check counts the good lines parsed so far (10,000 of 20,000)."""
+    lines = "".join(f"{i}\t{i % 50 + 1}\t3\t881250949\n" if i % 2 else f"{i},1,3,881250949\n" for i in range(1, 50_001))
+    folder = write_files(tmp_path / "in", {"u.data": lines})
+    with pytest.raises(IngestError) as error:
+        run(folder, tmp_path)
+    assert str(error.value).startswith("10,000 of 20,000 ratings records rejected (50.000%) so far")

@@ -74,6 +74,7 @@ def date_window_reason(value: dt.date, fmt: str) -> str | None:
 
 
 UTF8_BOM = codecs.BOM_UTF8
+CHECK_EVERY = 20_000  # lines parsed one by one between two checks of the reject limit
 
 
 class TextStream:
@@ -397,18 +398,23 @@ class Ingestion:
         if len(self._rejects) >= 100_000:
             self._flush_rejects()
 
-    def check_reject_limit(self) -> None:
+    def check_reject_limit(self, counts: FileCounts | None = None, pending: int = 0) -> None:
         """Stop as soon as some kind of file is over the reject limit whatever the rest holds.
 
+        `pending`: good records of `counts`' file parsed but not yet added (mid-chunk checks).
         The records still to come are bounded by the bytes not yet read (a record takes at least
         two bytes, a character and a newline), so a run stopped here would have failed at the end.
         """
         remaining = max(self.progress.total_bytes - self.progress.done_bytes, 0) // 2
-        over = [kind for kind, (rejected, records) in self._records_by_kind().items()
+        by_kind = self._records_by_kind()
+        if counts is not None and pending:  # good records of the chunk being parsed, not yet added
+            rejected, records = by_kind[counts.kind]
+            by_kind[counts.kind] = (rejected, records + pending)
+        over = [kind for kind, (rejected, records) in by_kind.items()
                 if rejected > self.reject_threshold * max(records + remaining, 1)]
         if over:
             self._flush_rejects()
-            raise IngestError(self._threshold_message(over, partial=remaining > 0))
+            raise IngestError(self._threshold_message(over, partial=remaining > 0, by_kind=by_kind))
 
     def add(self, kind: str, table: pa.Table) -> None:
         """Queue rows for one of the raw tables ('ratings', 'movies', 'probe', 'qualifying', 'splits')."""
@@ -570,8 +576,9 @@ class Ingestion:
             totals[f.kind] = (rejected + f.rejected, records + f.loaded + f.rejected + f.duplicates)
         return totals
 
-    def _threshold_message(self, kinds: list[str], partial: bool = False) -> str:
-        by_kind = self._records_by_kind()
+    def _threshold_message(self, kinds: list[str], partial: bool = False,
+                           by_kind: dict[str, tuple[int, int]] | None = None) -> str:
+        by_kind = by_kind or self._records_by_kind()
         files = [f.file for f in self.files if f.kind in kinds]
         examples = self.con.execute(
             "select file, line, reason, raw_text from raw.rejects__loading where file in (select unnest(?)) "

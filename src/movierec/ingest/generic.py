@@ -40,7 +40,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
-from movierec.ingest.common import FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason
+from movierec.ingest.common import (
+    CHECK_EVERY, FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason,
+)
 
 CHUNK_BYTES = 16 << 20
 ROLES = ("user", "movie", "rating", "date")
@@ -301,6 +303,8 @@ def _slow(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, 
         lines.pop()
     for offset, raw in enumerate(lines):
         number = first_line + offset
+        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
+            ingestion.check_reject_limit(counts, len(rows["line"]))  # a wrong layout stops within its first chunk
         text = movielens.decode_text(raw.rstrip(b"\r"))
         if not text.strip():
             counts.blank += 1

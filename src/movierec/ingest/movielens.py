@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
+    CHECK_EVERY,
     MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
     utf8_error,
 )
@@ -320,6 +321,8 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
         lines.pop()
     for offset, raw in enumerate(lines):
         number = first_line + offset
+        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
+            ingestion.check_reject_limit(counts, len(numbers))  # a wrong layout stops within its first chunk
         text = decode_text(raw.rstrip(b"\r"))
         if not text.strip():
             counts.blank += 1

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
+    CHECK_EVERY,
     MOVIES_SCHEMA, FileCounts, Ingestion, TextStream, date_window, date_window_reason, decode_lines, utf8_error,
 )
 
@@ -259,6 +260,8 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
         lines.pop()
     for offset, raw in enumerate(lines):
         number = first_line + offset
+        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
+            ingestion.check_reject_limit(counts, len(rows["line"]))  # a wrong layout stops within its first chunk
         text = raw.rstrip(b"\r")
         if not text.strip():
             counts.blank += 1
