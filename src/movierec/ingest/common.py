@@ -23,9 +23,10 @@ line is rejected. The window is written to `raw.dataset` (`date_window_start`,
 the warehouse tests check the one rule. Files without dates (the generic format with no `date`
 column) load with `rated_on` null and `raw.dataset.has_dates` false.
 
-The reject limit (`--max-reject-rate`, per kind of file) is checked after every chunk against
-the most records the run could still read, so a file in the wrong layout fails within its
-first chunk instead of at the end, and a run that would pass is never stopped early.
+The reject limit (`--max-reject-rate`, per kind of file) is checked after every chunk, and every
+`CHECK_EVERY` lines of a chunk parsed line by line, against the most records the run could still
+read, so a file in the wrong layout fails within its first lines instead of at the end, and a
+run that would pass is never stopped early.
 """
 
 from __future__ import annotations
