@@ -76,6 +76,24 @@ def date_window_reason(value: dt.date, fmt: str) -> str | None:
 
 UTF8_BOM = codecs.BOM_UTF8
 CHECK_EVERY = 20_000  # lines parsed one by one between two checks of the reject limit
+PIECE_BYTES = 256 << 10  # a chunk that fails the bulk parse is retried in pieces of this size
+
+
+def split_pieces(chunk: bytes, piece_bytes: int | None = None) -> list[tuple[bytes, int]]:
+    """`chunk` (whole lines) cut at newlines into pieces of about `piece_bytes`, each with the number
+    of lines before it: a chunk with a few bad lines is parsed again piece by piece, in bulk where
+    the piece is clean, so that one bad line costs a piece read line by line, not the whole chunk."""
+    piece_bytes = piece_bytes or PIECE_BYTES
+    pieces = []
+    start, lines_before = 0, 0
+    while start < len(chunk):
+        stop = chunk.find(b"\n", min(start + piece_bytes, len(chunk)) - 1)
+        stop = len(chunk) if stop < 0 else stop + 1
+        piece = chunk[start:stop]
+        pieces.append((piece, lines_before))
+        lines_before += piece.count(b"\n")
+        start = stop
+    return pieces
 
 
 class TextStream:

@@ -41,7 +41,7 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
 from movierec.ingest.common import (
-    CHECK_EVERY, FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason,
+    CHECK_EVERY, FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason, split_pieces,
 )
 
 CHUNK_BYTES = 16 << 20
@@ -363,6 +363,23 @@ def _table(columns: dict, lines: np.ndarray, file_id: int) -> pa.Table:
     })
 
 
+def _parse_pieces(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts,
+                  ingestion: Ingestion) -> pa.Table:
+    """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
+    tables = []
+    for piece, lines_before in split_pieces(chunk):
+        start = first_line + lines_before
+        parsed = _fast(piece, layout)
+        if parsed is not None:
+            numbers = np.arange(start, start + piece.count(b"\n"), dtype=np.int64)
+        else:
+            parsed = _slow(piece, start, layout, counts, ingestion)
+            numbers = np.array(parsed.pop("line"), dtype=np.int64)
+        tables.append(_table(parsed, numbers, counts.file_id))
+        ingestion.check_reject_limit(counts, sum(t.num_rows for t in tables))
+    return pa.concat_tables(tables)
+
+
 def load_ratings(layout: CsvLayout, ingestion: Ingestion, chunk_bytes: int = CHUNK_BYTES) -> None:
     counts = ingestion.file(layout.ratings, "ratings")
     with open(layout.ratings, "rb") as raw_stream:
@@ -380,13 +397,13 @@ def load_ratings(layout: CsvLayout, ingestion: Ingestion, chunk_bytes: int = CHU
             parsed = _fast(chunk, layout)
             if parsed is not None:
                 numbers = np.arange(line, line + n_lines, dtype=np.int64)
+                table = _table(parsed, numbers, counts.file_id)
             else:
-                parsed = _slow(chunk, line, layout, counts, ingestion)
-                numbers = np.array(parsed.pop("line"), dtype=np.int64)
+                table = _parse_pieces(chunk, line, layout, counts, ingestion)
             counts.lines += n_lines
             counts.bytes += len(chunk)
-            ingestion.add_ratings(counts, _table(parsed, numbers, counts.file_id), dedupe_in_batch=False)
-            ingestion.progress.advance(len(chunk), len(numbers))
+            ingestion.add_ratings(counts, table, dedupe_in_batch=False)
+            ingestion.progress.advance(len(chunk), table.num_rows)
             ingestion.check_reject_limit()
             line += n_lines
         counts.bytes += stream.extra_bytes

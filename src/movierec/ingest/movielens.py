@@ -41,6 +41,7 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
     CHECK_EVERY,
+    split_pieces,
     MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
     utf8_error,
 )
@@ -352,6 +353,21 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
             np.array(stamps, dtype=np.int64), np.array(numbers, dtype=np.int64))
 
 
+def _parse_pieces(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts,
+                  ingestion: Ingestion):
+    """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
+    parts = []
+    for piece, lines_before in split_pieces(chunk):
+        parsed = _fast_ratings(piece, fmt, half_stars)
+        start = first_line + lines_before
+        if parsed is not None:
+            parts.append((*parsed, np.arange(start, start + piece.count(b"\n"), dtype=np.int64)))
+        else:
+            parts.append(_slow_ratings(piece, start, fmt, half_stars, counts, ingestion))
+        ingestion.check_reject_limit(counts, sum(len(part[4]) for part in parts))
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(5))
+
+
 def _ratings_table(user, movie, rating, ts, lines, file_id: int) -> pa.Table:
     ts = ts.astype(np.int64)
     return pa.table(
@@ -391,7 +407,7 @@ def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: File
                 user, movie, rating, ts = parsed
                 numbers = np.arange(line, line + n_lines, dtype=np.int64)
             else:
-                user, movie, rating, ts, numbers = _slow_ratings(chunk, line, fmt, half_stars, counts, ingestion)
+                user, movie, rating, ts, numbers = _parse_pieces(chunk, line, fmt, half_stars, counts, ingestion)
             counts.lines += n_lines
             counts.bytes += len(chunk)
             if split is None:

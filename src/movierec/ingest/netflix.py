@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
     CHECK_EVERY,
+    split_pieces,
     MOVIES_SCHEMA, FileCounts, Ingestion, TextStream, date_window, date_window_reason, decode_lines, utf8_error,
 )
 
@@ -306,6 +307,31 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
     return columns, headers
 
 
+def _parse_pieces(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieState, counts: FileCounts,
+                  ingestion: Ingestion):
+    """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
+    pieces = split_pieces(chunk)
+    if len(pieces) == 1:
+        return _slow_parse(chunk, first_line, spec, state, counts, ingestion)
+    parts, headers = [], 0
+    for piece, lines_before in pieces:
+        parsed = _fast_parse(piece, first_line + lines_before, spec, state)
+        if parsed is None:
+            parsed = _slow_parse(piece, first_line + lines_before, spec, state, counts, ingestion)
+        parts.append(parsed[0])
+        headers += parsed[1]
+        ingestion.check_reject_limit(counts, sum(len(part["line"]) for part in parts))
+    columns = {}
+    for name in parts[0]:
+        values = [part[name] for part in parts]
+        if isinstance(values[0], np.ndarray):
+            columns[name] = np.concatenate(values)
+        else:
+            chunks = [c for v in values for c in (v.chunks if isinstance(v, pa.ChunkedArray) else [v])]
+            columns[name] = pa.chunked_array(chunks, type=spec.arrow_types[name])
+    return columns, headers
+
+
 def _to_table(columns: dict, spec: RecordSpec, counts: FileCounts) -> pa.Table:
     n = len(columns["movie_id"])
     if spec is RATINGS:
@@ -332,7 +358,7 @@ def parse_stream(stream: BinaryIO, spec: RecordSpec, counts: FileCounts, ingesti
         n_lines = chunk.count(b"\n")
         parsed = _fast_parse(chunk, line, spec, state)
         if parsed is None:
-            parsed = _slow_parse(chunk, line, spec, state, counts, ingestion)
+            parsed = _parse_pieces(chunk, line, spec, state, counts, ingestion)
         columns, headers = parsed
         counts.lines += n_lines
         counts.bytes += len(chunk)
