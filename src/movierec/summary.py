@@ -88,24 +88,24 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
                 select model_name, rmse from main.mart_leaderboard
                 where rmse is not null order by rmse, model_name limit 1""")
             if best_rmse:
-                summary.best_rating = ModelFigure(best_rmse[0], "RMSE", best_rmse[1])
+                summary.best_rating = ModelFigure(best_rmse[0], "RMSE", float(best_rmse[1]))
             # the baseline a rating model must beat: the bias baseline, else the global mean
             baseline = _one(con, """
                 select model_name, rmse from main.mart_leaderboard
                 where rmse is not null and model_name in ('bias_baseline', 'global_mean')
                 order by model_name = 'bias_baseline' desc limit 1""")
             if baseline and best_rmse and baseline[0] != best_rmse[0]:
-                summary.rating_baseline = ModelFigure(baseline[0], "RMSE", baseline[1])
+                summary.rating_baseline = ModelFigure(baseline[0], "RMSE", float(baseline[1]))
             best_ndcg = _one(con, """
                 select model_name, ndcg_at_10 from main.mart_leaderboard
                 where ndcg_at_10 is not null order by ndcg_at_10 desc, model_name limit 1""")
             if best_ndcg:
-                summary.best_ranking = ModelFigure(best_ndcg[0], "nDCG", best_ndcg[1])
+                summary.best_ranking = ModelFigure(best_ndcg[0], "nDCG", float(best_ndcg[1]))
             popularity = _one(con, """
                 select model_name, ndcg_at_10 from main.mart_leaderboard
                 where model_name = 'popularity' and ndcg_at_10 is not null""")
             if popularity and best_ndcg and popularity[0] != best_ndcg[0]:
-                summary.ranking_baseline = ModelFigure(popularity[0], "nDCG", popularity[1])
+                summary.ranking_baseline = ModelFigure(popularity[0], "nDCG", float(popularity[1]))
             if "main.model_metrics" in tables:
                 k = _one(con, "select max(k) from main.model_metrics where metric = 'ndcg'")
                 if k and k[0] is not None:
