@@ -48,6 +48,7 @@ class Summary:
     best_ranking: ModelFigure | None = None
     ranking_baseline: ModelFigure | None = None
     ranking_k: int = 10
+    fitted_model_count: int | None = None  # model_runs: models fitted, evaluated or not
     serving_model: str | None = None
     serving_requested: str | None = None
     recommended_user_count: int | None = None
@@ -83,6 +84,8 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
         if "main.fct_ratings" in tables:
             summary.fct_rating_count = _one(con, "select count(*) from main.fct_ratings")[0]
 
+        if "main.model_runs" in tables:
+            summary.fitted_model_count = _one(con, "select count(*) from main.model_runs")[0]
         if "main.mart_leaderboard" in tables:
             best_rmse = _one(con, """
                 select model_name, rmse from main.mart_leaderboard
@@ -156,7 +159,11 @@ def format_summary(summary: Summary) -> str:
             fact("modelled", f"{summary.fct_rating_count:,} ratings in fct_ratings (the subset_* vars)")
 
     if summary.best_rating is None and summary.best_ranking is None:
-        fact("models", "not fitted yet: run `dbt build`")
+        if summary.fitted_model_count:
+            fact("models", f"{summary.fitted_model_count} fitted (model_runs) but not evaluated: no mart_leaderboard "
+                 "(did `dbt build` stop on an error? run it again)")
+        else:
+            fact("models", "not fitted yet: run `dbt build`")
     else:
         if summary.best_rating is not None:
             baseline = "" if summary.rating_baseline is None else f", against {_figure(summary.rating_baseline, summary.ranking_k)}"

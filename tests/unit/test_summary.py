@@ -73,6 +73,13 @@ def test_summary_of_an_ingested_warehouse_says_what_is_missing(tmp_path):
     assert "serving       no serving model yet: run `dbt build`" in text
 
 
+def test_fitted_but_not_evaluated_is_told_apart_from_not_fitted(tmp_path):
+    path = _ingested(tmp_path / "w.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table model_runs as select * from (values ('ials'), ('biased_mf')) as t(model_name)")
+    assert "models        2 fitted (model_runs) but not evaluated: no mart_leaderboard" in format_summary(summarize(path))
+
+
 def test_cli_summary(tmp_path, capsys):
     path = _built(tmp_path / "w.duckdb")
     assert main(["summary", "--warehouse", str(path)]) == 0
