@@ -1,5 +1,6 @@
--- Which movies are really the best rated? A raw mean favours movies with a handful of 5s; the
--- damped mean (pulled towards the global mean, more so for few ratings) does not.
+-- Which movies are really the best rated?
+-- A raw mean favours movies with a handful of 5s; the damped mean (pulled towards the global
+-- mean, more so for few ratings) does not.
 -- Parameter: set variable min_ratings = 50;  (default: the median number of ratings per movie)
 -- One row per movie, the 20 best by damped mean among movies with at least min_ratings ratings,
 -- with where the raw mean alone would rank them among all movies.

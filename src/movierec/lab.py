@@ -77,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     command = [str(lab), f"--notebook-dir={args.notebook_dir}", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0",
                f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+    # nothing from the network: no update checks, no extension search on PyPI
+    command += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly"]
     if args.no_browser:
         command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
+        command.append("--allow-root")
     print(f"JupyterLab on {args.notebook_dir}/ at http://127.0.0.1:{args.port}/lab (the URL with its token follows); "
           f"kernel '{KERNEL_NAME}' has the warehouse {os.environ['MOVIEREC_WAREHOUSE']} connected. Ctrl-C stops.",
           flush=True)

@@ -6,6 +6,7 @@ docs on 127.0.0.1 and a free port), then stopped."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,7 +37,7 @@ def test_there_are_about_ten_analyses_each_saying_its_question():
     assert 8 <= len(ANALYSES) <= 14
     for path in ANALYSES:
         first = path.read_text().splitlines()[0]
-        assert first.startswith("-- ") and first.rstrip().endswith("?"), f"{path.name}: start with the question"
+        assert first.startswith("-- ") and "?" in first, f"{path.name}: start with the question it answers"
 
 
 @pytest.mark.parametrize("path", ANALYSES, ids=lambda p: p.stem)
@@ -159,7 +160,7 @@ def test_make_sql_opens_the_warehouse_read_only_and_runs_a_question(tiny_marts, 
     out = result.stdout
     # the start-up line names the main tables
     assert f"movierec warehouse {tiny_marts} (read-only). Main tables: fct_ratings, dim_movies" in out
-    assert "│          250 │" in out  # the 250 movies of the tiny sample
+    assert re.search(r"│\s+250\s+│", out), out  # the 250 movies of the tiny sample
     assert "bias_baseline" in out and "rmse_gain_over_bias_baseline" in out  # an analysis, compiled by make sql
     # read-only: the write is refused, and the shell says so
     assert "read-only mode" in result.stderr and result.returncode != 0
