@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PROJECT_ROOT, query, run_dbt
+from tests.conftest import PROJECT_ROOT, query
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +26,18 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def compiled_analyses(tiny_marts, tmp_path_factory) -> Path:
-    """`dbt compile` of the analyses: the refs resolve and the Jinja renders."""
-    tmp = tmp_path_factory.mktemp("analyses")
-    run_dbt(["compile", "--select", "resource_type:analysis"], tiny_marts, tmp)
-    return tmp / "target" / "compiled" / "movierec" / "analyses"
+def dbt_folders(tmp_path_factory) -> Path:
+    """dbt's target and log folders for this module (DBT_TARGET_PATH, DBT_LOG_PATH)."""
+    return tmp_path_factory.mktemp("dbt")
+
+
+@pytest.fixture(scope="module")
+def compiled_analyses(tiny_marts, dbt_folders) -> Path:
+    """`make analyses`, i.e. `dbt compile` of the analyses: the refs resolve and the Jinja renders."""
+    result = subprocess.run(["make", "--no-print-directory", "analyses"], cwd=PROJECT_ROOT,
+                            env=_make_env(tiny_marts, dbt_folders), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return dbt_folders / "target" / "compiled" / "movierec" / "analyses"
 
 
 def test_there_are_about_ten_analyses_each_saying_its_question():
@@ -151,12 +158,14 @@ class Started:
                 self.process.wait(timeout=30)
 
 
-def test_make_sql_opens_the_warehouse_read_only_and_runs_a_question(tiny_marts, tmp_path):
+def test_make_sql_opens_the_warehouse_read_only_and_runs_a_question(tiny_marts, compiled_analyses, dbt_folders):
+    # the analyses are compiled already (make analyses, the fixture): make sql does not compile again
     script = ("select count(*) as movie_count from dim_movies;\n"
-              f".read {tmp_path}/target/compiled/movierec/analyses/which_model_wins.sql\n"
+              f".read {compiled_analyses}/which_model_wins.sql\n"
               "create table scratch (a integer);\n")
     result = subprocess.run(["make", "--no-print-directory", "sql"], cwd=PROJECT_ROOT, input=script,
-                            env=_make_env(tiny_marts, tmp_path), capture_output=True, text=True, timeout=600)
+                            env=_make_env(tiny_marts, dbt_folders), capture_output=True, text=True, timeout=600)
+    assert "dbt compile" not in result.stdout
     out = result.stdout
     # the start-up line names the main tables
     assert f"movierec warehouse {tiny_marts} (read-only). Main tables: fct_ratings, dim_movies" in out
