@@ -51,6 +51,7 @@ class Summary:
     fitted_model_count: int | None = None  # model_runs: models fitted, evaluated or not
     serving_model: str | None = None
     serving_requested: str | None = None
+    serving_ndcg: float | None = None  # the serving model's nDCG@k on the leaderboard
     recommended_user_count: int | None = None
     missing: list[str] = field(default_factory=list)  # tables not built yet
 
@@ -120,6 +121,11 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
             row = _one(con, "select model_name, requested_model_name from main.serving_config")
             if row:
                 summary.serving_model, summary.serving_requested = row
+                if "main.mart_leaderboard" in tables:
+                    ndcg = con.execute("select ndcg_at_10 from main.mart_leaderboard where model_name = ?",
+                                       [row[0]]).fetchone()
+                    if ndcg and ndcg[0] is not None:
+                        summary.serving_ndcg = float(ndcg[0])
             if "main.user_recommendations" in tables:
                 summary.recommended_user_count = _one(
                     con, "select count(distinct user_id) from main.user_recommendations")[0]
@@ -177,7 +183,8 @@ def format_summary(summary: Summary) -> str:
         stand_in = ("" if summary.serving_requested in (None, summary.serving_model)
                     else f" (stand-in: var serving_model {summary.serving_requested} is not fitted)")
         users = "" if summary.recommended_user_count is None else f", top-k lists for {summary.recommended_user_count:,} users"
-        fact("serving", f"{summary.serving_model}{stand_in}{users} (user_recommendations)")
+        figure = "" if summary.serving_ndcg is None else f" (nDCG@{summary.ranking_k} {summary.serving_ndcg:.3f})"
+        fact("serving", f"{summary.serving_model}{figure}{stand_in}{users} (user_recommendations)")
 
     lines += ["", "Next:"]
     width = max(len(command) for command, _ in NEXT_COMMANDS)

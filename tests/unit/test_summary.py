@@ -49,7 +49,7 @@ def test_summary_of_a_built_warehouse(tmp_path):
     assert "modelled      2 ratings in fct_ratings" in text
     assert "best rating   biased_mf (RMSE 0.870), against bias_baseline (RMSE 0.950)" in text
     assert "best ranking  ials (nDCG@5 0.250), against popularity (nDCG@5 0.200), top-5 lists" in text
-    assert "serving       ials, top-k lists for 2 users" in text
+    assert "serving       ials (nDCG@5 0.250), top-k lists for 2 users" in text
     # the next commands, one line each, in order
     lines = text.splitlines()
     start = lines.index("Next:")
@@ -61,7 +61,7 @@ def test_a_stand_in_serving_model_is_named(tmp_path):
     path = _built(tmp_path / "w.duckdb")
     with duckdb.connect(str(path)) as con:
         con.execute("update serving_config set model_name = 'biased_mf'")
-    assert "biased_mf (stand-in: var serving_model ials is not fitted)" in format_summary(summarize(path))
+    assert "serving       biased_mf (nDCG@5 0.020) (stand-in: var serving_model ials is not fitted)" in format_summary(summarize(path))
 
 
 def test_summary_of_an_ingested_warehouse_says_what_is_missing(tmp_path):
