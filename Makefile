@@ -36,6 +36,7 @@ build: setup  ## dbt build: staging, marts, models, metrics and their tests
 	$(BIN)/dbt build
 
 demo: ingest build  ## set up, generate the demo sample, ingest it and run dbt build
+	@$(BIN)/movierec summary
 
 serve: setup  ## the HTTP API on http://127.0.0.1:8000 (OpenAPI docs at /docs)
 	$(BIN)/movierec serve
@@ -94,3 +95,44 @@ bench-rejects: setup  ## benchmark bad input: 100k-line wrong-layout files must 
 	$(BIN)/python benchmarks/bench_rejects.py
 
 bench: bench-rejects
+
+# --- A newcomer's tools: the build summary, the SQL shell, JupyterLab, dbt docs ---------------
+# Each opens the warehouse that `make demo` built ($(MOVIEREC_WAREHOUSE)).
+# OPEN_BROWSER=no keeps `make lab` and `make docs` from opening a browser.
+LAB_PORT ?= 8888
+DOCS_PORT ?= 8080
+OPEN_BROWSER ?= yes
+ANALYSES := $(wildcard analyses/*.sql)
+# dbt's target folder: DBT_TARGET_PATH when set in the environment (dbt reads it too), else target
+DBT_TARGET_PATH ?= target
+COMPILED_ANALYSES := $(DBT_TARGET_PATH)/compiled/movierec/analyses
+NEED_WAREHOUSE = @test -f "$(MOVIEREC_WAREHOUSE)" || { echo "no warehouse at $(MOVIEREC_WAREHOUSE): run make demo first"; exit 1; }
+
+.PHONY: summary sql analyses lab docs
+
+summary: setup  ## what the build made: data loaded, best models, serving model, next commands
+	@$(BIN)/movierec summary
+
+$(COMPILED_ANALYSES)/.compiled: $(ANALYSES) | $(VENV)/.installed
+	$(NEED_WAREHOUSE)
+	$(BIN)/dbt compile --select "resource_type:analysis" --quiet
+	@touch $@
+
+analyses: $(COMPILED_ANALYSES)/.compiled  ## compile analyses/ (questions in SQL) to target/compiled/movierec/analyses/
+
+sql: analyses  ## DuckDB's SQL shell on the warehouse, read-only (SQL_WRITE=1: read-write)
+	$(NEED_WAREHOUSE)
+	@$(BIN)/duckdb $(if $(SQL_WRITE),,-readonly) \
+		-cmd ".print 'movierec warehouse $(MOVIEREC_WAREHOUSE)$(if $(SQL_WRITE),, (read-only)). Main tables: fct_ratings, dim_movies, dim_users, mart_leaderboard, user_recommendations, similar_movies (.tables lists all).'" \
+		-cmd ".print 'Questions to start from: .read $(COMPILED_ANALYSES)/<name>.sql, one per file of analyses/ (e.g. which_model_wins). .quit leaves; quit before a dbt build.'" \
+		"$(MOVIEREC_WAREHOUSE)"
+
+lab: setup  ## JupyterLab on notebooks/ (http://127.0.0.1:8888, LAB_PORT=), its kernel with jupysql and the warehouse connected
+	$(NEED_WAREHOUSE)
+	$(BIN)/python -m movierec.lab --port $(LAB_PORT) $(if $(filter no,$(OPEN_BROWSER)),--no-browser)
+
+docs: setup  ## dbt docs generate, then serve them on http://127.0.0.1:8080 (DOCS_PORT=)
+	$(NEED_WAREHOUSE)
+	$(BIN)/dbt docs generate
+	@echo "dbt docs: http://127.0.0.1:$(DOCS_PORT) (Ctrl-C stops)"
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) $(if $(filter no,$(OPEN_BROWSER)),--no-browser,--browser)

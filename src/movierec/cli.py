@@ -1,4 +1,4 @@
-"""The `movierec` command line: generate a sample, ingest raw files, recommend, and serve the HTTP API."""
+"""The `movierec` command line: generate a sample, ingest raw files, summarize a build, recommend, and serve the HTTP API."""
 
 from __future__ import annotations
 
@@ -145,6 +145,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _cmd_summary(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from movierec.summary import format_summary, summarize
+
+    try:
+        summary = summarize(args.warehouse)
+    except FileNotFoundError as exc:
+        print(f"movierec summary: error: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.IOException as exc:  # another process writes the file (a dbt build): say so, no traceback
+        print(f"movierec summary: error: cannot open the warehouse: {exc}", file=sys.stderr)
+        return 1
+    print(format_summary(summary), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="movierec",
@@ -218,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--model", default=None, help="another fitted model (default: the serving model)")
     sim.add_argument("--warehouse", default=None, help=warehouse_help)
     sim.set_defaults(func=_cmd_similar)
+
+    summ = sub.add_parser(
+        "summary",
+        help="what the build made: data loaded, best models, serving model, next commands",
+        description="Summarize the warehouse (read-only): its path, the ratings, users and movies loaded, "
+        "the best rating and ranking models with their figures, the serving model, and what to run next. "
+        "`make demo` ends with it.",
+    )
+    summ.add_argument("--warehouse", default=None, help=warehouse_help)
+    summ.set_defaults(func=_cmd_summary)
 
     srv = sub.add_parser(
         "serve",
