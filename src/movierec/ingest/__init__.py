@@ -1,7 +1,8 @@
 """Ingestion: raw Netflix Prize or MovieLens files into the warehouse's `raw` schema.
 
 `ingest(folder)` recognizes the layout, streams every file through its parser and writes
-`raw.ratings`, `raw.movies`, `raw.probe`, `raw.qualifying`, `raw.splits`, plus the audit
+`raw.ratings`, `raw.movies`, `raw.probe`, `raw.qualifying`, `raw.splits`, `raw.movie_genres`
+(optional genre metadata beside Netflix-layout files, `movie_genres.csv`), plus the audit
 tables `raw.rejects`, `raw.duplicates`, `raw.files` and `raw.dataset`; the new tables replace
 the old ones only when the whole run succeeds.
 dbt's staging models read these tables.
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from movierec.ingest import movielens, netflix
+from movierec.ingest import genres, movielens, netflix
 from movierec.ingest.common import DUPLICATE_RULE, IngestError, Ingestion, Progress
 from movierec.warehouse import connect, warehouse_path
 
@@ -31,6 +32,7 @@ class NetflixLayout:
     titles: Path | None = None
     probe: Path | None = None
     qualifying: Path | None = None
+    genres: Path | None = None  # movie_genres.csv: optional metadata, not a Netflix Prize file
     ignored: list[str] = field(default_factory=list)
 
     @property
@@ -65,6 +67,7 @@ def detect_netflix(root: Path) -> NetflixLayout | None:
     for name in ("probe", "qualifying"):
         if (root / f"{name}.txt").is_file():
             setattr(layout, name, root / f"{name}.txt")
+    layout.genres = genres.find(root)
     return layout
 
 
@@ -143,6 +146,8 @@ def ingest(
                 netflix.load_movie_block_files([layout.probe], netflix.PROBE, ingestion)
             if layout.qualifying is not None:
                 netflix.load_movie_block_files([layout.qualifying], netflix.QUALIFYING, ingestion)
+            if layout.genres is not None:
+                genres.load_movie_genres(layout.genres, ingestion)
         else:
             movielens.load(layout, ingestion)
         ingestion.progress.close()
