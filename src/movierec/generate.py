@@ -267,6 +267,7 @@ _DISLIKE_WEIGHT = 0.7  # a disliked genre's (negative) preference, against a tot
 # with probability _DISLIKE_SKIP. So the chance that a user rates a movie grows with the
 # movie's popularity and with how much the user is expected to like it.
 _GENRE_DRAW_SHARE = 0.8
+_TASTE_BUDGET = 0.25  # extra first-round draws per unit of genre share (fewer top-up rounds)
 _DISLIKE_SKIP = 0.9
 
 
@@ -277,7 +278,7 @@ class GenrePlan:
     movie_genres: list[tuple[int, ...]]  # genre indexes of each movie, first = primary
     movie_mask: np.ndarray  # (n_movies,) int32 bit mask of the movie's genres
     liked: np.ndarray  # (n_users, 3) int8 liked genre indexes, -1 = none
-    liked_cum: np.ndarray  # (n_users, 3) float32 cumulative preference weights of the liked genres
+    liked_cum: np.ndarray  # (n_users, 3) float32 cumulative weights of the liked genres (2.0 from the last one on)
     disliked_mask: np.ndarray  # (n_users,) int32 bit mask of the disliked genres
 
 
@@ -318,11 +319,6 @@ def draw_movie_genres(n_movies: int, rng: np.random.Generator) -> list[tuple[int
     return out
 
 
-def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Indexes drawn from the rows of cumulative (unnormalized) weights `cum` with uniforms `u`."""
-    return np.minimum((u[:, None] * cum[:, -1:] >= cum).sum(axis=1), cum.shape[1] - 1)
-
-
 def draw_user_genres(n_users: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse genre preferences: (n_users, n_genres) float32 weights (liked ones positive and summing
     to 1, disliked ones -_DISLIKE_WEIGHT), the liked genres (n_users, 3, -1 = none) and their
@@ -333,7 +329,7 @@ def draw_user_genres(n_users: int, rng: np.random.Generator) -> tuple[np.ndarray
     n_disliked = np.searchsorted(np.cumsum(_DISLIKED_COUNT_SHARES), rng.random(n_users), side="right")
     # Distinct liked genres by share: Gumbel top-k on log shares; disliked: the next ones drawn uniformly.
     keys = np.log(shares)[None, :] - np.log(-np.log(rng.random((n_users, n_genres))))
-    order = np.argsort(-keys, axis=1, kind="stable")
+    order = np.argpartition(-keys, 2, axis=1)[:, :3]  # the 3 largest keys, in no particular order
     liked = np.full((n_users, 3), -1, dtype=np.int8)
     weight = rng.uniform(0.5, 1.5, size=(n_users, 3)).astype(np.float32)
     for j in range(3):
@@ -346,11 +342,14 @@ def draw_user_genres(n_users: int, rng: np.random.Generator) -> tuple[np.ndarray
     for j in range(3):
         has = liked[:, j] >= 0
         prefs[rows[has], liked[has, j]] = weight[has, j]
-    rest = np.argsort(rng.random((n_users, n_genres)) + (prefs > 0), axis=1, kind="stable")  # liked ones last
+    rest = np.argpartition(rng.random((n_users, n_genres)) + (prefs > 0), 1, axis=1)[:, :2]  # never a liked one
     for j in range(2):
         has = n_disliked > j
         prefs[rows[has], rest[has, j]] = -_DISLIKE_WEIGHT
-    return prefs, liked, np.cumsum(weight, axis=1).astype(np.float32)
+    cum = np.cumsum(weight, axis=1).astype(np.float32)
+    last = n_liked - 1  # the last liked genre takes every uniform from its start up (no rounding gap)
+    cum[np.arange(3)[None, :] >= last[:, None]] = 2.0
+    return prefs, liked, cum
 
 
 def genre_mask(genres: Iterable[int]) -> int:
@@ -479,20 +478,27 @@ def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0:
     r = rng.random(total) * n_movies
     slot = np.minimum(r.astype(np.int64), n_movies - 1)
     movie = np.where(r - slot < plan.alias_prob[slot], slot, plan.alias_idx[slot])
-    users = u0 + np.repeat(local, draws)
+    users = np.repeat(u0 + local, draws)
     # Taste: a share of the draws goes to one of the user's liked genres.
     c = rng.random(total, dtype=np.float32)
-    share = plan.genre_share[users]
+    share = np.repeat(plan.genre_share[u0 + local], draws)
     rows = np.flatnonzero(c < share)
     if rows.size:
-        ru = users[rows]
-        pick = _pick(plan.genres.liked_cum[ru], c[rows] / share[rows])
-        g = plan.genres.liked[ru, pick].astype(np.int64)
-        start, size = plan.genre_offsets[g], plan.genre_offsets[g + 1] - plan.genre_offsets[g]
-        r = rng.random(rows.size) * size
-        slot = start + np.minimum(r.astype(np.int64), size - 1)
-        movie[rows] = np.where(r - (slot - start) < plan.genre_prob[slot], plan.genre_movies[slot],
-                               plan.genre_alias[slot])
+        # Which liked genre: the draw's own uniform, rescaled, against the user's cumulative weights
+        # (per-user values repeated over the user's draws, then taken at the genre rows).
+        u = c[rows] / share[rows]
+        liked, cum = plan.genres.liked[u0 + local], plan.genres.liked_cum[u0 + local]
+        second = u >= np.repeat(cum[:, 0], draws)[rows]
+        third = u >= np.repeat(cum[:, 1], draws)[rows]
+        g = np.where(third, np.repeat(liked[:, 2], draws)[rows],
+                     np.where(second, np.repeat(liked[:, 1], draws)[rows], np.repeat(liked[:, 0], draws)[rows]))
+        g = g.astype(np.intp)
+        start = plan.genre_offsets[g]
+        size = (plan.genre_offsets[g + 1] - start).astype(np.float32)
+        r = rng.random(rows.size, dtype=np.float32) * size
+        within = np.minimum(r.astype(np.int64), size.astype(np.int64) - 1)
+        slot = start + within
+        movie[rows] = np.where(r - within < plan.genre_prob[slot], plan.genre_movies[slot], plan.genre_alias[slot])
     share = plan.explore[u0 + local]
     explorers = share > 0
     if explorers.any():  # heavy users: some draws uniform over the catalogue instead
@@ -502,11 +508,14 @@ def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0:
         hit = c < row_share
         movie[rows[hit]] = np.minimum((c[hit] / row_share[hit] * n_movies).astype(np.int64), n_movies - 1)
     # Distaste: most draws of a movie in a disliked genre are turned down.
-    disliked = (plan.genres.movie_mask[movie] & plan.genres.disliked_mask[users]) != 0
+    disliked = (plan.genres.movie_mask[movie] & np.repeat(plan.genres.disliked_mask[u0 + local], draws)) != 0
     rows = np.flatnonzero(disliked)
     keep = np.ones(total, dtype=np.bool_)
-    keep[rows[rng.random(rows.size) < _DISLIKE_SKIP]] = False
-    return ((users - u0) << _MOVIE_BITS | movie)[keep]
+    keep[rows[rng.random(rows.size, dtype=np.float32) < _DISLIKE_SKIP]] = False
+    users -= u0
+    users <<= _MOVIE_BITS
+    users |= movie
+    return users[keep]
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -518,6 +527,17 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(keys[1:], keys[:-1], out=keep[1:])
     return keys[keep]
+
+
+def _merge_new(keys: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Sorted distinct `keys` plus the values of sorted distinct `extra` not already in them,
+    sorted: the same result as _sorted_unique of both, without re-sorting `keys` (a stable sort
+    of two sorted runs is a merge)."""
+    if extra.size == 0 or keys.size == 0:
+        return _sorted_unique(np.concatenate([keys, extra]))
+    at = np.minimum(np.searchsorted(keys, extra), keys.size - 1)
+    fresh = extra[keys[at] != extra]
+    return np.sort(np.concatenate([keys, fresh]), kind="stable")
 
 
 def _sample_pairs_chunk(seed: int, chunk: int, plan: _PairPlan) -> np.ndarray:
@@ -536,8 +556,10 @@ def _sample_pairs_chunk(seed: int, chunk: int, plan: _PairPlan) -> np.ndarray:
             break
         deficit = (n_u[short] - have[short]).astype(np.float64)
         ratio = plan.budget[u0 + short] / n_u[short]
-        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 1.5 ** attempt).astype(np.int64)
-        keys = _sorted_unique(np.concatenate([keys, _draw_keys(rng, plan, short, u0, extra)]))
+        # Taste-driven draws repeat movies more than popularity alone predicts: top up generously
+        # (each round re-sorts the chunk's keys; surplus draws are cheap and dropped below).
+        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 2.0 * 2.0 ** attempt).astype(np.int64)
+        keys = _merge_new(keys, _sorted_unique(_draw_keys(rng, plan, short, u0, extra)))
     else:  # pragma: no cover - would need an absurd shape
         raise RuntimeError("could not draw enough distinct movies per user")
     # Shuffle within each user (random middle bits) and keep the first n_u of each.
@@ -1083,6 +1105,12 @@ def _genre_tables(genres: GenrePlan, weights: np.ndarray) -> tuple[np.ndarray, n
     return offsets, np.concatenate(movies), np.concatenate(probs), np.concatenate(aliases)
 
 
+def _taste_budget(budget: np.ndarray, n_u: np.ndarray, n_movies: int) -> np.ndarray:
+    """First-round draws per user: the popularity-only budget, raised for the repeats of
+    taste-driven draws (within a few genres) and the draws turned down for distaste."""
+    return np.ceil(budget * (1.0 + _TASTE_BUDGET * _genre_share(n_u, n_movies))).astype(np.int64)
+
+
 def _genre_share(n_u: np.ndarray, n_movies: int) -> np.ndarray:
     """Share of a user's draws taken from their liked genres: _GENRE_DRAW_SHARE, less for users
     who rate a large part of the catalogue (their liked genres alone cannot hold their ratings)."""
@@ -1098,7 +1126,7 @@ def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genr
     offsets, genre_movies, genre_prob, genre_alias = _genre_tables(genres, weights)
     plan = _PairPlan(
         n_u=n_u,
-        budget=_draw_budget(n_u, weights),
+        budget=_taste_budget(_draw_budget(n_u, weights), n_u, shape.n_movies),
         explore=_exploration(n_u, shape.n_movies),
         alias_prob=alias_prob,
         alias_idx=alias_idx,
