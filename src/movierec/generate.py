@@ -988,6 +988,15 @@ _GENRE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _GENRE_WORD_SHARE = 0.85  # chance that a title's adjective or noun comes from its genre's words
 
 
+def _plural(noun: str) -> str:
+    """English plural of the title nouns: Party -> Parties, Witch -> Witches, Key -> Keys."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
 def _title(rng: np.random.Generator, genre: str | None = None) -> str:
     """One made-up title from the word lists (some with commas, some with accents), with the
     adjective and noun mostly from `genre`'s words when given."""
@@ -1028,7 +1037,7 @@ def _title(rng: np.random.Generator, genre: str | None = None) -> str:
     elif kind == "greeting":
         title = f"{pick(_GREETINGS)}, {name()} {surname()}"
     elif kind == "in_place":
-        title = f"{adj} {noun}s in {place()}"
+        title = f"{adj} {_plural(noun)} in {place()}"
     elif kind == "and_the":
         title = f"{name()} and the {adj} {noun}"
     elif kind == "abstract_place":
