@@ -8,12 +8,26 @@ movie_rating_stats as (
     select * from {{ ref('int_movie_rating_stats') }}
 ),
 
+movie_genres as (
+    select * from {{ ref('dim_movie_genres') }}
+),
+
+genre_lists as (
+    select
+        movie_id,
+        string_agg(genre, '|' order by genre) as genres,
+        max(genre) filter (where is_main_genre) as main_genre
+    from movie_genres
+    group by movie_id
+),
+
 final as (
     select
         coalesce(movies.movie_id, movie_rating_stats.movie_id) as movie_id,
         movies.title,
         movies.release_year,
-        movies.genres,
+        genre_lists.genres,
+        genre_lists.main_genre,
         coalesce(movie_rating_stats.rating_count, 0) as rating_count,
         movie_rating_stats.mean_rating,
         movie_rating_stats.damped_mean_rating,
@@ -25,6 +39,8 @@ final as (
     from movies
     full outer join movie_rating_stats
         on movies.movie_id = movie_rating_stats.movie_id
+    left join genre_lists
+        on coalesce(movies.movie_id, movie_rating_stats.movie_id) = genre_lists.movie_id
 )
 
 select * from final

@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="write the built-in deterministic sample in the Netflix Prize file layout",
         description="Write a synthetic dataset in the exact Netflix Prize layout "
-        "(combined_data_*.txt, movie_titles.csv, probe.txt).",
+        "(combined_data_*.txt, movie_titles.csv, probe.txt), plus movie_genres.csv: the genres it "
+        "planted (not a Netflix Prize file; loaded as optional metadata, read by no model).",
     )
     gen.add_argument("--size", choices=["tiny", "demo", "full"], default="demo",
                      help="tiny: seconds, for tests; demo: about 1M ratings (default); full: the Netflix shape, 100M ratings")

@@ -11,7 +11,9 @@ can run without the real data:
   and accented letters), some ``NULL`` years;
 * ``probe.txt``: ``<movie_id>:`` then one ``<customer_id>`` per line, a subset of the rating
   pairs drawn from each user's most recent ratings;
-* ``README.txt``: what this is, the seed, the size and the counts.
+* ``README.txt``: what this is, the seed, the size and the counts;
+* ``movie_genres.csv``: ``movie_id,genre``, the planted genres. Not a Netflix Prize file: it
+  is the truth to check what the models found (ingestion loads it as optional metadata).
 
 The sample is built to show the properties the real data is known for: a long tail of
 movie popularity, heavy-tailed user activity, rating volume and sign-ups growing over
@@ -20,8 +22,16 @@ and a latent taste structure (ratings are global mean + user bias + movie bias +
 factors . movie factors + noise, quantized to 1..5), so that matrix factorization
 measurably beats a bias-only baseline.
 
+The taste structure is named: every movie has 1-3 of 18 genres (GENRES), its factors are the
+direction of its genres plus individual variation, its title uses its first genre's words, and
+every user likes 1-3 genres and dislikes 0-2 (plus individual variation). Which movies a user
+rates is not independent of taste (missing not at random): part of each user's draws go to
+their liked genres, and most draws of a disliked genre are turned down, so top-N models that
+learn taste beat popularity, as on real data.
+
 It is built on numpy only. Everything is vectorized and processed in chunks: (user, movie)
-pairs are drawn per user from movie popularity weights with an alias table, de-duplicated
+pairs are drawn per user from movie popularity weights with an alias table (the whole
+catalogue, or one liked genre's movies), de-duplicated
 through sorted int64 keys and topped up to exact per-user counts; dates are per-user order
 statistics, so the most recent ratings of a user are known without sorting; the text is
 formatted as fixed-width 32-byte rows of four uint64 words (header, customer id, rating and
@@ -81,11 +91,12 @@ CUSTOMER_ID_MAX = 2_649_429  # the real customer ids lie in 1..2,649,429, with g
 RATING_SHARES = (0.046, 0.101, 0.287, 0.336, 0.230)  # Netflix's 1..5 star shares
 PROBE_SHARE = 0.014  # the real probe: 1,408,395 of 100,480,507 ratings
 PROBE_MAX_PER_USER = 9  # the hold-out was (up to) each user's 9 most recent ratings
-N_FACTORS = 8
+N_FACTORS = 12  # dimensions of the planted taste space (18 genre directions live in it)
 
 # Random streams: each stage draws from default_rng([seed, stream, chunk...]).
 _S_CUSTOMERS, _S_USERS, _S_MOVIES, _S_LATENT, _S_PAIRS = 1, 2, 3, 4, 5
 _S_COVER, _S_THRESHOLDS, _S_RATINGS, _S_TITLES, _S_DAYS = 6, 7, 8, 9, 10
+_S_GENRES, _S_PREFS = 11, 12
 
 _MOVIE_BITS = 15  # movie index < 32768 fits in the low bits of a pair key
 _CHUNK_RATINGS = 1_000_000  # rows per chunk in the numeric stages (arrays stay small: fewer page faults)
@@ -221,6 +232,144 @@ def user_activity(shape: SampleShape, signup: np.ndarray, rng: np.random.Generat
 
 
 # --------------------------------------------------------------------------------------
+# Genres: the planted, named structure of taste
+# --------------------------------------------------------------------------------------
+
+# The fixed list of genres, each with its share of the movies' genre slots. Related genres
+# form a family: they share part of their taste direction, and a movie's second and third
+# genres come from the family of its first more often than not (Horror + Thriller, Kids + Anime).
+GENRES: tuple[str, ...] = (
+    "Drama", "Comedy", "Romance", "Musical", "Stand-Up", "Kids", "Anime", "Fantasy", "Action",
+    "Adventure", "Sci-Fi", "War", "Thriller", "Horror", "Crime", "Mystery", "Documentary", "Western",
+)
+_GENRE_SHARES = np.array(
+    [0.19, 0.15, 0.08, 0.02, 0.015, 0.04, 0.025, 0.03, 0.08,
+     0.035, 0.04, 0.025, 0.075, 0.05, 0.055, 0.025, 0.05, 0.025]
+)
+_GENRE_FAMILY = np.array([0, 1, 0, 0, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 6])
+_N_FAMILIES = 7
+_GENRE_COUNT_SHARES = (0.45, 0.38, 0.17)  # movies with 1, 2, 3 genres
+_SAME_FAMILY = 0.65  # chance that a further genre of a movie comes from its first genre's family
+_FAMILY_WEIGHT = 0.55  # share of a genre's taste direction common to its family (the rest is its own)
+_WORLD_SEED = 19991111  # the genres' taste directions are one fixed world, whatever the sample seed
+
+# Taste vectors: movie = genre direction + individual variation; user = sparse genre
+# preferences (1-3 liked genres, 0-2 disliked ones) + individual variation.
+_MOVIE_INDIVIDUAL = 0.55  # norm of a movie's individual part against 1 for its genres
+_USER_INDIVIDUAL = 0.45  # norm of a user's individual part against about 1 for their genres
+_LIKED_COUNT_SHARES = (0.40, 0.40, 0.20)  # users with 1, 2, 3 liked genres
+_DISLIKED_COUNT_SHARES = (0.35, 0.45, 0.20)  # users with 0, 1, 2 disliked genres
+_DISLIKE_WEIGHT = 0.7  # a disliked genre's (negative) preference, against a total of 1 for the liked ones
+
+# Taste-driven selection (missing not at random): a share of each user's draws picks one of
+# their liked genres and then a movie of that genre by popularity; the rest are drawn by
+# popularity from the whole catalogue. A draw of a movie in a disliked genre is turned down
+# with probability _DISLIKE_SKIP. So the chance that a user rates a movie grows with the
+# movie's popularity and with how much the user is expected to like it.
+_GENRE_DRAW_SHARE = 0.8
+_TASTE_BUDGET = 0.25  # extra first-round draws per unit of genre share (fewer top-up rounds)
+_DISLIKE_SKIP = 0.9
+
+
+@dataclass(frozen=True)
+class GenrePlan:
+    """Each movie's genres, and each user's liked and disliked genres."""
+
+    movie_genres: list[tuple[int, ...]]  # genre indexes of each movie, first = primary
+    movie_mask: np.ndarray  # (n_movies,) int32 bit mask of the movie's genres
+    liked: np.ndarray  # (n_users, 3) int8 liked genre indexes, -1 = none
+    liked_cum: np.ndarray  # (n_users, 3) float32 cumulative weights of the liked genres (2.0 from the last one on)
+    disliked_mask: np.ndarray  # (n_users,) int32 bit mask of the disliked genres
+
+
+def genre_directions(k: int) -> np.ndarray:
+    """(n_genres, k) unit taste directions: a family part plus a genre's own part."""
+    rng = _rng(_WORLD_SEED, _S_GENRES)
+    family = rng.standard_normal((_N_FAMILIES, k))
+    own = rng.standard_normal((len(GENRES), k))
+    family /= np.linalg.norm(family, axis=1, keepdims=True)
+    own /= np.linalg.norm(own, axis=1, keepdims=True)
+    mix = math.sqrt(_FAMILY_WEIGHT) * family[_GENRE_FAMILY] + math.sqrt(1 - _FAMILY_WEIGHT) * own
+    return mix / np.linalg.norm(mix, axis=1, keepdims=True)
+
+
+def draw_movie_genres(n_movies: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """1-3 distinct genres per movie: the first by genre share, the others mostly from its family."""
+    shares = _GENRE_SHARES / _GENRE_SHARES.sum()
+    counts = 1 + np.searchsorted(np.cumsum(_GENRE_COUNT_SHARES), rng.random(n_movies) * sum(_GENRE_COUNT_SHARES),
+                                 side="right")
+    counts = np.minimum(counts, 3)
+    u = rng.random((n_movies, 6))
+    cum_all = np.cumsum(shares)
+    out: list[tuple[int, ...]] = []
+    for i in range(n_movies):
+        first = int(min(np.searchsorted(cum_all, u[i, 0], side="right"), len(GENRES) - 1))
+        chosen = [first]
+        for j in range(1, int(counts[i])):
+            weights = shares.copy()
+            if u[i, 2 * j] < _SAME_FAMILY:
+                weights = weights * (_GENRE_FAMILY == _GENRE_FAMILY[first])
+            weights[chosen] = 0.0
+            if weights.sum() <= 0:  # a family with no genre left: any other genre
+                weights = shares.copy()
+                weights[chosen] = 0.0
+            cum = np.cumsum(weights / weights.sum())
+            chosen.append(int(min(np.searchsorted(cum, u[i, 2 * j + 1], side="right"), len(GENRES) - 1)))
+        out.append(tuple(chosen))
+    return out
+
+
+def draw_user_genres(n_users: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse genre preferences: (n_users, n_genres) float32 weights (liked ones positive and summing
+    to 1, disliked ones -_DISLIKE_WEIGHT), the liked genres (n_users, 3, -1 = none) and their
+    cumulative weights. Liked genres are drawn by genre share, disliked ones uniformly among the rest."""
+    n_genres = len(GENRES)
+    shares = _GENRE_SHARES / _GENRE_SHARES.sum()
+    n_liked = 1 + np.searchsorted(np.cumsum(_LIKED_COUNT_SHARES), rng.random(n_users), side="right")
+    n_disliked = np.searchsorted(np.cumsum(_DISLIKED_COUNT_SHARES), rng.random(n_users), side="right")
+    # Distinct liked genres by share: Gumbel top-k on log shares; disliked: the next ones drawn uniformly.
+    keys = np.log(shares)[None, :] - np.log(-np.log(rng.random((n_users, n_genres))))
+    order = np.argpartition(-keys, 2, axis=1)[:, :3]  # the 3 largest keys, in no particular order
+    liked = np.full((n_users, 3), -1, dtype=np.int8)
+    weight = rng.uniform(0.5, 1.5, size=(n_users, 3)).astype(np.float32)
+    for j in range(3):
+        has = n_liked > j
+        liked[has, j] = order[has, j]
+        weight[~has, j] = 0.0
+    weight /= weight.sum(axis=1, keepdims=True)
+    prefs = np.zeros((n_users, n_genres), dtype=np.float32)
+    rows = np.arange(n_users)
+    for j in range(3):
+        has = liked[:, j] >= 0
+        prefs[rows[has], liked[has, j]] = weight[has, j]
+    rest = np.argpartition(rng.random((n_users, n_genres)) + (prefs > 0), 1, axis=1)[:, :2]  # never a liked one
+    for j in range(2):
+        has = n_disliked > j
+        prefs[rows[has], rest[has, j]] = -_DISLIKE_WEIGHT
+    cum = np.cumsum(weight, axis=1).astype(np.float32)
+    last = n_liked - 1  # the last liked genre takes every uniform from its start up (no rounding gap)
+    cum[np.arange(3)[None, :] >= last[:, None]] = 2.0
+    return prefs, liked, cum
+
+
+def genre_mask(genres: Iterable[int]) -> int:
+    mask = 0
+    for g in genres:
+        mask |= 1 << int(g)
+    return mask
+
+
+def _write_genres(path: Path, movie_genres: list[tuple[int, ...]]) -> int:
+    """movie_genres.csv: ``movie_id,genre`` with a header, one line per movie and genre (the
+    planted truth; not a Netflix Prize file)."""
+    lines = ["movie_id,genre\n"]
+    lines += [f"{i + 1},{GENRES[g]}\n" for i, genres in enumerate(movie_genres) for g in genres]
+    data = "".join(lines).encode("ascii")
+    path.write_bytes(data)
+    return len(data)
+
+
+# --------------------------------------------------------------------------------------
 # Movies: popularity, sampling (user, movie) pairs
 # --------------------------------------------------------------------------------------
 
@@ -310,17 +459,46 @@ class _PairPlan:
     alias_idx: np.ndarray
     user_bounds: np.ndarray  # chunk c covers users [user_bounds[c], user_bounds[c+1])
     row_offsets: np.ndarray  # first row (user-major) of each user, plus the total
+    genre_share: np.ndarray  # per-user share of draws taken from their liked genres
+    genres: GenrePlan
+    genre_offsets: np.ndarray  # genre g's movies are genre_movies[genre_offsets[g]:genre_offsets[g+1]]
+    genre_movies: np.ndarray  # movies of each genre, concatenated
+    genre_prob: np.ndarray  # alias table of each genre's popularity, concatenated
+    genre_alias: np.ndarray  # (alias entries are movie indexes)
 
 
 def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0: int,
                draws: np.ndarray) -> np.ndarray:
     """`draws[i]` movie draws with replacement for chunk-local users `local[i]`, as int64
-    keys ``local << 15 | movie``."""
+    keys ``local << 15 | movie``: by popularity, or (a user's genre share of them) by
+    popularity within one of their liked genres; draws of a disliked genre are mostly
+    turned down, so a user may get fewer keys than draws."""
     n_movies = plan.alias_prob.size
     total = int(draws.sum())
     r = rng.random(total) * n_movies
     slot = np.minimum(r.astype(np.int64), n_movies - 1)
     movie = np.where(r - slot < plan.alias_prob[slot], slot, plan.alias_idx[slot])
+    users = np.repeat(u0 + local, draws)
+    # Taste: a share of the draws goes to one of the user's liked genres.
+    c = rng.random(total, dtype=np.float32)
+    share = np.repeat(plan.genre_share[u0 + local], draws)
+    rows = np.flatnonzero(c < share)
+    if rows.size:
+        # Which liked genre: the draw's own uniform, rescaled, against the user's cumulative weights
+        # (per-user values repeated over the user's draws, then taken at the genre rows).
+        u = c[rows] / share[rows]
+        liked, cum = plan.genres.liked[u0 + local], plan.genres.liked_cum[u0 + local]
+        second = u >= np.repeat(cum[:, 0], draws)[rows]
+        third = u >= np.repeat(cum[:, 1], draws)[rows]
+        g = np.where(third, np.repeat(liked[:, 2], draws)[rows],
+                     np.where(second, np.repeat(liked[:, 1], draws)[rows], np.repeat(liked[:, 0], draws)[rows]))
+        g = g.astype(np.intp)
+        start = plan.genre_offsets[g]
+        size = (plan.genre_offsets[g + 1] - start).astype(np.float32)
+        r = rng.random(rows.size, dtype=np.float32) * size
+        within = np.minimum(r.astype(np.int64), size.astype(np.int64) - 1)
+        slot = start + within
+        movie[rows] = np.where(r - within < plan.genre_prob[slot], plan.genre_movies[slot], plan.genre_alias[slot])
     share = plan.explore[u0 + local]
     explorers = share > 0
     if explorers.any():  # heavy users: some draws uniform over the catalogue instead
@@ -329,7 +507,15 @@ def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0:
         c = rng.random(rows.size)
         hit = c < row_share
         movie[rows[hit]] = np.minimum((c[hit] / row_share[hit] * n_movies).astype(np.int64), n_movies - 1)
-    return (np.repeat(local, draws) << _MOVIE_BITS) | movie
+    # Distaste: most draws of a movie in a disliked genre are turned down.
+    disliked = (plan.genres.movie_mask[movie] & np.repeat(plan.genres.disliked_mask[u0 + local], draws)) != 0
+    rows = np.flatnonzero(disliked)
+    keep = np.ones(total, dtype=np.bool_)
+    keep[rows[rng.random(rows.size, dtype=np.float32) < _DISLIKE_SKIP]] = False
+    users -= u0
+    users <<= _MOVIE_BITS
+    users |= movie
+    return users[keep]
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -341,6 +527,17 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(keys[1:], keys[:-1], out=keep[1:])
     return keys[keep]
+
+
+def _merge_new(keys: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Sorted distinct `keys` plus the values of sorted distinct `extra` not already in them,
+    sorted: the same result as _sorted_unique of both, without re-sorting `keys` (a stable sort
+    of two sorted runs is a merge)."""
+    if extra.size == 0 or keys.size == 0:
+        return _sorted_unique(np.concatenate([keys, extra]))
+    at = np.minimum(np.searchsorted(keys, extra), keys.size - 1)
+    fresh = extra[keys[at] != extra]
+    return np.sort(np.concatenate([keys, fresh]), kind="stable")
 
 
 def _sample_pairs_chunk(seed: int, chunk: int, plan: _PairPlan) -> np.ndarray:
@@ -359,8 +556,10 @@ def _sample_pairs_chunk(seed: int, chunk: int, plan: _PairPlan) -> np.ndarray:
             break
         deficit = (n_u[short] - have[short]).astype(np.float64)
         ratio = plan.budget[u0 + short] / n_u[short]
-        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 1.5 ** attempt).astype(np.int64)
-        keys = _sorted_unique(np.concatenate([keys, _draw_keys(rng, plan, short, u0, extra)]))
+        # Taste-driven draws repeat movies more than popularity alone predicts: top up generously
+        # (each round re-sorts the chunk's keys; surplus draws are cheap and dropped below).
+        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 2.0 * 2.0 ** attempt).astype(np.int64)
+        keys = _merge_new(keys, _sorted_unique(_draw_keys(rng, plan, short, u0, extra)))
     else:  # pragma: no cover - would need an absurd shape
         raise RuntimeError("could not draw enough distinct movies per user")
     # Shuffle within each user (random middle bits) and keep the first n_u of each.
@@ -422,22 +621,39 @@ _INTERACTION_SD = 0.60  # sd of user factors . movie factors
 _NOISE_SD = 0.75
 
 
-def taste_model(n_users: int, weights: np.ndarray, rng: np.random.Generator) -> _TasteModel:
+def taste_model(n_users: int, weights: np.ndarray, genres: GenrePlan, user_prefs: np.ndarray,
+                rng: np.random.Generator) -> _TasteModel:
     """Draw the biases and factors (thresholds are fitted later on the actual pairs).
-    Popular movies get somewhat higher biases, as in Netflix."""
+
+    A movie's factors are the direction of its genres plus individual variation; a user's are
+    their genre preferences (liked genres positive, disliked ones negative) times the genre
+    directions plus individual variation. Both are scaled so that user factors . movie factors
+    has the standard deviation _INTERACTION_SD over random pairs. Popular movies get somewhat
+    higher biases, as in Netflix."""
     n_movies = weights.size
     log_pop = np.log(weights)
     pop_z = (log_pop - log_pop.mean()) / (log_pop.std() + 1e-12)
     user_bias = _USER_BIAS_SD * rng.standard_normal(n_users)
     movie_bias = _MOVIE_BIAS_SD * rng.standard_normal(n_movies) + _POPULARITY_BIAS * pop_z
-    factor_sd = math.sqrt(_INTERACTION_SD / math.sqrt(N_FACTORS))
-    user_factors = factor_sd * rng.standard_normal((N_FACTORS, n_users))
-    movie_factors = factor_sd * rng.standard_normal((N_FACTORS, n_movies))
+    directions = genre_directions(N_FACTORS)
+    movie_dir = np.zeros((n_movies, N_FACTORS))
+    for movie, movie_genres in enumerate(genres.movie_genres):
+        movie_dir[movie] = directions[list(movie_genres)].sum(axis=0)
+    movie_dir /= np.linalg.norm(movie_dir, axis=1, keepdims=True)
+    scale = 1.0 / math.sqrt(N_FACTORS)
+    movie_factors = movie_dir + _MOVIE_INDIVIDUAL * scale * rng.standard_normal((n_movies, N_FACTORS))
+    user_factors = user_prefs.astype(np.float64) @ directions
+    user_factors += _USER_INDIVIDUAL * scale * rng.standard_normal((n_users, N_FACTORS))
+    # Scale the interaction to _INTERACTION_SD over (up to) 200k random pairs.
+    pairs = min(200_000, n_users * n_movies)
+    su, sm = rng.integers(0, n_users, pairs), rng.integers(0, n_movies, pairs)
+    sd = float(np.einsum("ij,ij->i", user_factors[su], movie_factors[sm]).std())
+    factor_scale = math.sqrt(_INTERACTION_SD / max(sd, 1e-12))
     return _TasteModel(
         user_bias=user_bias.astype(np.float32),
         movie_bias=movie_bias.astype(np.float32),
-        user_factors=user_factors.astype(np.float32),
-        movie_factors=movie_factors.astype(np.float32),
+        user_factors=np.ascontiguousarray((factor_scale * user_factors).T, dtype=np.float32),
+        movie_factors=np.ascontiguousarray((factor_scale * movie_factors).T, dtype=np.float32),
         noise_sd=_NOISE_SD,
     )
 
@@ -729,12 +945,72 @@ _TITLE_PATTERNS = (
 )
 _ACCENTED_SHARE = 0.10  # chance that a name or place is one with accented letters
 
+# Genre-specific words (adjectives, nouns): a title mostly uses its movie's first genre's words,
+# so that a person can guess the genre from the title.
+_GENRE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Drama": (("Quiet", "Bitter", "Broken", "Fragile", "Distant", "Long", "Tender", "Empty"),
+              ("Father", "Daughter", "Silence", "Inheritance", "Letter", "Promise", "Family", "Winter")),
+    "Comedy": (("Crazy", "Silly", "Awkward", "Wacky", "Goofy", "Nutty", "Lucky", "Clumsy"),
+               ("Roommates", "Vacation", "Party", "Blunder", "Prank", "Neighbours", "Bachelor", "Weekend")),
+    "Romance": (("Sweet", "Tender", "Forever", "Secret", "Summer", "Lovesick", "Blushing", "Starry"),
+                ("Kiss", "Heart", "Love Letter", "Wedding", "Valentine", "Sweetheart", "Honeymoon", "Bride")),
+    "Musical": (("Singing", "Dancing", "Jazzy", "Golden", "Swinging", "Rhythmic", "Glittering", "Merry"),
+                ("Melody", "Song", "Chorus", "Ballroom", "Broadway", "Serenade", "Rhapsody", "Tango")),
+    "Stand-Up": (("Unfiltered", "Uncensored", "Live", "Raw", "Unplugged", "Loud", "Honest", "Awkward"),
+                 ("Comedy Hour", "Punchline", "Open Mic", "Roast", "Monologue", "Mic Drop", "Set", "Encore")),
+    "Kids": (("Magic", "Happy", "Little", "Silly", "Tiny", "Fluffy", "Giggling", "Bouncy"),
+             ("Puppy", "Pony", "Teddy Bear", "Bunny", "Treehouse", "Kitten", "Balloon", "Lollipop")),
+    "Anime": (("Spirited", "Celestial", "Neon", "Shining", "Eternal", "Astral", "Thundering", "Sacred"),
+              ("Samurai", "Ronin", "Sakura", "Shogun", "Mecha", "Katana", "Kaiju", "Shrine")),
+    "Fantasy": (("Enchanted", "Mystic", "Elven", "Cursed", "Ancient", "Fabled", "Sorcerous", "Gilded"),
+                ("Sorcerer", "Dragon", "Wizard", "Sword", "Realm", "Crown", "Prophecy", "Unicorn")),
+    "Action": (("Lethal", "Maximum", "Explosive", "Armed", "Rogue", "Extreme", "Fearless", "Bulletproof"),
+               ("Strike", "Force", "Mission", "Showdown", "Commando", "Target", "Assault", "Vengeance")),
+    "Adventure": (("Lost", "Great", "Forbidden", "Hidden", "Uncharted", "Golden", "Perilous", "Savage"),
+                  ("Treasure", "Expedition", "Jungle", "Island", "Quest", "Voyage", "Temple", "Map")),
+    "Sci-Fi": (("Galactic", "Quantum", "Robotic", "Cosmic", "Orbital", "Cyber", "Alien", "Interstellar"),
+               ("Planet", "Android", "Starship", "Galaxy", "Nebula", "Clone", "Colony", "Time Machine")),
+    "War": (("Fallen", "Iron", "Brave", "Bloody", "Burning", "Last", "Valiant", "Frozen"),
+            ("Battalion", "Front", "Trenches", "Regiment", "Platoon", "Battle", "Sergeant", "Bunker")),
+    "Thriller": (("Deadly", "Twisted", "Fatal", "Cold", "Silent", "Paranoid", "Dangerous", "Sleepless"),
+                 ("Conspiracy", "Witness", "Trap", "Obsession", "Stranger", "Pursuit", "Deception", "Alibi")),
+    "Horror": (("Haunted", "Bloody", "Cursed", "Undead", "Screaming", "Rotting", "Wicked", "Hollow"),
+               ("Ghost", "Nightmare", "Crypt", "Zombie", "Scream", "Witch", "Graveyard", "Chainsaw")),
+    "Crime": (("Dirty", "Crooked", "Stolen", "Smoking", "Bent", "Ruthless", "Corrupt", "Hard-Boiled"),
+              ("Heist", "Mobster", "Gangster", "Racket", "Cartel", "Getaway", "Hustle", "Godfather")),
+    "Mystery": (("Missing", "Curious", "Strange", "Veiled", "Vanishing", "Locked", "Midnight", "Peculiar"),
+                ("Detective", "Clue", "Riddle", "Enigma", "Manor", "Disappearance", "Key", "Puzzle")),
+    "Documentary": (("True", "Real", "Inside", "Untold", "Wild", "Changing", "Vanishing", "Modern"),
+                    ("Story", "Truth", "Wildlife", "Industry", "Voices", "Archive", "Ocean Life", "Climate")),
+    "Western": (("Dusty", "Lonesome", "Wild", "Outlaw", "Sunburnt", "Rawhide", "Restless", "Lawless"),
+                ("Gunslinger", "Sheriff", "Saloon", "Ranch", "Stagecoach", "Canyon", "Rustler", "Frontier")),
+}
+_GENRE_WORD_SHARE = 0.85  # chance that a title's adjective or noun comes from its genre's words
 
-def _title(rng: np.random.Generator) -> str:
-    """One made-up title from the word lists (some with commas, some with accents)."""
+
+def _plural(noun: str) -> str:
+    """English plural of the title nouns: Party -> Parties, Witch -> Witches, Key -> Keys."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+def _title(rng: np.random.Generator, genre: str | None = None) -> str:
+    """One made-up title from the word lists (some with commas, some with accents), with the
+    adjective and noun mostly from `genre`'s words when given."""
 
     def pick(words: tuple[str, ...]) -> str:
         return words[int(rng.integers(len(words)))]
+
+    genre_adjectives, genre_nouns = _GENRE_WORDS[genre] if genre else (_ADJECTIVES, _NOUNS)
+
+    def adjective() -> str:
+        return pick(genre_adjectives if rng.random() < _GENRE_WORD_SHARE else _ADJECTIVES)
+
+    def noun_() -> str:
+        return pick(genre_nouns if rng.random() < _GENRE_WORD_SHARE else _NOUNS)
 
     def name() -> str:
         return pick(_NAMES_ACCENTED if rng.random() < _ACCENTED_SHARE else _NAMES)
@@ -746,11 +1022,14 @@ def _title(rng: np.random.Generator) -> str:
         return pick(_PLACES_ACCENTED if rng.random() < _ACCENTED_SHARE else _PLACES)
 
     kind = _TITLE_PATTERNS[int(np.searchsorted(_PATTERN_CUM, rng.random(), side="right"))][0]
-    adj, noun = pick(_ADJECTIVES), pick(_NOUNS)
-    if kind == "the":
+    adj, noun = adjective(), noun_()
+    if genre == "Stand-Up" and kind != "abstract":  # a comedian's show
+        title = f"{name()} {surname()}: {adj}" + (f" in {place()}" if rng.random() < 0.5 else f" {noun}")
+    elif kind == "the":
         title = f"The {adj} {noun}" + (f" of {place()}" if rng.random() < 0.75 else "")
     elif kind == "of_the":
-        title = f"{pick(_NOUNS)} of the {adj} {noun}"
+        first = noun_()
+        title = f"{first if first != noun else pick(_NOUNS)} of the {adj} {noun}"
     elif kind == "owner":
         title = f"{name()}'s {adj} {noun}"
     elif kind == "abstract":
@@ -758,7 +1037,7 @@ def _title(rng: np.random.Generator) -> str:
     elif kind == "greeting":
         title = f"{pick(_GREETINGS)}, {name()} {surname()}"
     elif kind == "in_place":
-        title = f"{adj} {noun}s in {place()}"
+        title = f"{adj} {_plural(noun)} in {place()}"
     elif kind == "and_the":
         title = f"{name()} and the {adj} {noun}"
     elif kind == "abstract_place":
@@ -775,17 +1054,19 @@ def _title(rng: np.random.Generator) -> str:
 _PATTERN_CUM = np.cumsum([w for _, w in _TITLE_PATTERNS]) / sum(w for _, w in _TITLE_PATTERNS)
 
 
-def movie_titles(n_movies: int, seed: int) -> list[tuple[int, int | None, str]]:
+def movie_titles(n_movies: int, seed: int, primary_genres: list[int] | None = None) -> list[tuple[int, int | None, str]]:
     """(movie_id, year or None, title) for movies 1..n_movies: years 1915..2005 skewed to
-    recent ones, about 0.5% unknown (NULL); the first title has a comma, an accent and no year
-    so that even the smallest sample shows every quirk of the real file."""
+    recent ones, about 0.5% unknown (NULL), titles in the words of each movie's primary genre
+    (index into GENRES) when given; the first title has a comma, an accent and no year so that
+    even the smallest sample shows every quirk of the real file."""
     rng = _rng(seed, _S_TITLES)
     age = np.minimum(rng.gamma(1.3, 9.0, size=n_movies), 2005 - 1915)
     years = (2005 - np.floor(age)).astype(int)
     null = rng.random(n_movies) < 0.005
     rows: list[tuple[int, int | None, str]] = []
     for i in range(n_movies):
-        rows.append((i + 1, None if null[i] else int(years[i]), _title(rng)))
+        genre = GENRES[primary_genres[i]] if primary_genres is not None else None
+        rows.append((i + 1, None if null[i] else int(years[i]), _title(rng, genre)))
     rows[0] = (1, None, "Amélie's Garden, Part II")
     return rows
 
@@ -812,19 +1093,60 @@ def _file_split(movie_counts: np.ndarray, n_files: int = 4) -> np.ndarray:
     return np.concatenate([[0], inner, [movie_counts.size]]).astype(np.int64)
 
 
-def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, seed: int,
+def _genre_tables(genres: GenrePlan, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per genre, an alias table of its movies' popularity, all genres concatenated: offsets,
+    movies, probabilities and aliases (as movie indexes)."""
+    members: list[list[int]] = [[] for _ in GENRES]
+    for movie, movie_genres in enumerate(genres.movie_genres):
+        for g in movie_genres:
+            members[g].append(movie)
+    offsets = np.zeros(len(GENRES) + 1, dtype=np.int64)
+    movies, probs, aliases = [], [], []
+    for g, ids in enumerate(members):
+        if not ids:  # a genre no movie has (tiny samples): its draws fall back to the whole catalogue
+            ids = list(range(weights.size))
+        ids_arr = np.asarray(ids, dtype=np.int64)
+        prob, alias = _alias_table(weights[ids_arr] / weights[ids_arr].sum())
+        movies.append(ids_arr)
+        probs.append(prob)
+        aliases.append(ids_arr[alias])
+        offsets[g + 1] = offsets[g] + ids_arr.size
+    return offsets, np.concatenate(movies), np.concatenate(probs), np.concatenate(aliases)
+
+
+def _taste_budget(budget: np.ndarray, n_u: np.ndarray, n_movies: int) -> np.ndarray:
+    """First-round draws per user: the popularity-only budget, raised for the repeats of
+    taste-driven draws (within a few genres) and the draws turned down for distaste."""
+    return np.ceil(budget * (1.0 + _TASTE_BUDGET * _genre_share(n_u, n_movies))).astype(np.int64)
+
+
+def _genre_share(n_u: np.ndarray, n_movies: int) -> np.ndarray:
+    """Share of a user's draws taken from their liked genres: _GENRE_DRAW_SHARE, less for users
+    who rate a large part of the catalogue (their liked genres alone cannot hold their ratings)."""
+    room = np.clip(1.0 - n_u / (0.5 * n_movies), 0.0, 1.0)
+    return (_GENRE_DRAW_SHARE * room).astype(np.float32)
+
+
+def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genres: GenrePlan, seed: int,
                   prog: _Progress) -> tuple[np.ndarray, _PairPlan]:
     """The movie of every rating row, user-major (rows of user u are
     ``row_offsets[u]:row_offsets[u+1]``), every movie rated at least once."""
     alias_prob, alias_idx = _alias_table(weights)
+    offsets, genre_movies, genre_prob, genre_alias = _genre_tables(genres, weights)
     plan = _PairPlan(
         n_u=n_u,
-        budget=_draw_budget(n_u, weights),
+        budget=_taste_budget(_draw_budget(n_u, weights), n_u, shape.n_movies),
         explore=_exploration(n_u, shape.n_movies),
         alias_prob=alias_prob,
         alias_idx=alias_idx,
         user_bounds=_chunk_bounds(n_u, _CHUNK_RATINGS),
         row_offsets=np.concatenate([[0], np.cumsum(n_u)]).astype(np.int64),
+        genre_share=_genre_share(n_u, shape.n_movies),
+        genres=genres,
+        genre_offsets=offsets,
+        genre_movies=genre_movies,
+        genre_prob=genre_prob,
+        genre_alias=genre_alias,
     )
     n_chunks = plan.user_bounds.size - 1
     movies = np.empty(shape.n_ratings, dtype=np.int16)
@@ -929,9 +1251,10 @@ def _write_probe(path: Path, keys: np.ndarray, layout: _RowKeys, probe_rows: np.
     return int(text.size)
 
 
-def _write_titles(path: Path, n_movies: int, seed: int) -> int:
+def _write_titles(path: Path, n_movies: int, seed: int, primary_genres: list[int] | None = None) -> int:
     """movie_titles.csv: ``id,year,title`` in latin-1, unquoted, ``NULL`` for unknown years."""
-    lines = [f"{mid},{'NULL' if year is None else year},{title}\n" for mid, year, title in movie_titles(n_movies, seed)]
+    lines = [f"{mid},{'NULL' if year is None else year},{title}\n"
+             for mid, year, title in movie_titles(n_movies, seed, primary_genres)]
     data = "".join(lines).encode("latin-1")
     path.write_bytes(data)
     return len(data)
@@ -945,6 +1268,12 @@ def _write_readme(path: Path, size: str, seed: int, shape: SampleShape, n_probe:
         "file layout (combined_data_1..4.txt, movie_titles.csv, probe.txt), with the same kind\n"
         "of structure (long tail of movie popularity, heavy-tailed user activity, growth over\n"
         "time, Netflix's rating shares, latent user and movie factors).\n"
+        "\n"
+        "Every movie has 1-3 genres from a fixed list; its taste factors are its genres' direction\n"
+        "plus individual variation, and users like or dislike a few genres. Users mostly rate what\n"
+        "they chose to watch: movies of their liked genres are drawn more often, of their disliked\n"
+        "ones rarely. movie_genres.csv (movie_id,genre) is the planted truth, NOT a Netflix Prize\n"
+        "file: `movierec ingest` loads it as optional metadata, no model reads it.\n"
         "\n"
         f"size: {size}\n"
         f"seed: {seed}\n"
@@ -985,11 +1314,21 @@ def generate(size: str, out_dir: Path, seed: int = 20061002, progress: bool = Tr
     signup = signup_days(shape.n_users, users_rng)
     n_u = user_activity(shape, signup, users_rng)
     weights = popularity_weights(shape, _rng(seed, _S_MOVIES))
-    model = taste_model(shape.n_users, weights, _rng(seed, _S_LATENT))
+    movie_genres = draw_movie_genres(shape.n_movies, _rng(seed, _S_GENRES))
+    user_prefs, liked, liked_cum = draw_user_genres(shape.n_users, _rng(seed, _S_PREFS))
+    genres = GenrePlan(
+        movie_genres=movie_genres,
+        movie_mask=np.array([genre_mask(g) for g in movie_genres], dtype=np.int32),
+        liked=liked,
+        liked_cum=liked_cum,
+        disliked_mask=((user_prefs < 0) * (1 << np.arange(len(GENRES), dtype=np.int64))).sum(axis=1).astype(np.int32),
+    )
+    model = taste_model(shape.n_users, weights, genres, user_prefs, _rng(seed, _S_LATENT))
+    del user_prefs
     customers = customer_ids(shape.n_users, seed)
 
     # Rows: (user, movie) pairs, then days, stars and probe flags, then movie-major order.
-    movies, plan = _sample_pairs(shape, n_u, weights, seed, prog)
+    movies, plan = _sample_pairs(shape, n_u, weights, genres, seed, prog)
     movie_counts = np.bincount(movies, minlength=shape.n_movies)
     model = dataclasses.replace(model, thresholds=_fit_thresholds(model, movies, plan.row_offsets, seed))
     layout = _RowKeys(user_bits=max(1, (shape.n_users - 1).bit_length()))
@@ -1001,8 +1340,10 @@ def generate(size: str, out_dir: Path, seed: int = 20061002, progress: bool = Tr
     # Files.
     paths, n_bytes, probe_rows = _write_combined(out_dir, keys, layout, movie_counts, customers, prog)
     probe_path, titles_path, readme_path = out_dir / "probe.txt", out_dir / "movie_titles.csv", out_dir / "README.txt"
+    genres_path = out_dir / "movie_genres.csv"
     n_bytes += _write_probe(probe_path, keys, layout, probe_rows, movie_counts, customers)
-    n_bytes += _write_titles(titles_path, shape.n_movies, seed)
+    n_bytes += _write_titles(titles_path, shape.n_movies, seed, [g[0] for g in movie_genres])
+    n_bytes += _write_genres(genres_path, movie_genres)
     n_bytes += _write_readme(readme_path, size, seed, shape, int(probe_rows.size))
 
     summary = GenerateSummary(
@@ -1013,7 +1354,7 @@ def generate(size: str, out_dir: Path, seed: int = 20061002, progress: bool = Tr
         n_movies=shape.n_movies,
         n_ratings=shape.n_ratings,
         n_probe=int(probe_rows.size),
-        files=[*paths, titles_path, probe_path, readme_path],
+        files=[*paths, titles_path, genres_path, probe_path, readme_path],
         bytes_written=n_bytes,
         seconds=time.perf_counter() - t_start,
     )

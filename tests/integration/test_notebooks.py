@@ -20,7 +20,8 @@ NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 FIGURES = {
     "01_explore": {"data_flow", "rating_distribution", "ratings_over_time", "long_tail", "user_activity"},
     "02_models": {"model_rmse", "rmse_by_activity", "ranking_metrics"},
-    "03_recommend": {"user_recommendations", "similar_movies", "latent_space", "latent_spectrum", "factor_extremes"},
+    "03_recommend": {"user_recommendations", "similar_movies", "latent_space", "genre_recovery", "latent_spectrum",
+                     "factor_extremes"},
 }
 
 

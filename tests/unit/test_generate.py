@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from movierec.generate import SIZES, generate
+from movierec.generate import _GENRE_WORDS, GENRES, SIZES, generate
 
 SEED = 20061002
 TINY = SIZES["tiny"]
 RATING_LINE = re.compile(r"^\d+,[1-5],\d{4}-\d{2}-\d{2}$")
 HEADER_LINE = re.compile(r"^\d+:$")
 COMBINED = [f"combined_data_{i}.txt" for i in range(1, 5)]
-ALL_FILES = [*COMBINED, "movie_titles.csv", "probe.txt", "README.txt"]
+ALL_FILES = [*COMBINED, "movie_titles.csv", "movie_genres.csv", "probe.txt", "README.txt"]
 
 
 def parse_combined(folder: Path) -> tuple[list[tuple[int, int, int, str]], list[list[int]]]:
@@ -254,3 +254,85 @@ def test_factorization_beats_biases(tiny):
             q[b], bi[b] = sol[:k], sol[k]
     factorized = rmse(mu + bu[u[test]] + bi[m[test]] + (p[u[test]] * q[m[test]]).sum(axis=1))
     assert factorized < 0.97 * baseline
+
+
+def read_genres(folder: Path) -> dict[int, list[str]]:
+    lines = (folder / "movie_genres.csv").read_text(encoding="ascii").split("\n")
+    assert lines[0] == "movie_id,genre" and lines[-1] == ""
+    genres: dict[int, list[str]] = defaultdict(list)
+    for line in lines[1:-1]:
+        movie, genre = line.split(",")
+        genres[int(movie)].append(genre)
+    return genres
+
+
+def test_movie_genres_file(tiny):
+    genres = read_genres(tiny[0])
+    assert sorted(genres) == list(range(1, TINY.n_movies + 1))
+    assert all(1 <= len(g) <= 3 and len(set(g)) == len(g) for g in genres.values())
+    assert all(name in GENRES for g in genres.values() for name in g)
+    counts = Counter(len(g) for g in genres.values())
+    assert counts[1] > counts[3] > 0 and counts[2] > counts[3]
+    firsts = Counter(g[0] for g in genres.values())
+    assert firsts.most_common(1)[0][0] == "Drama" and len(firsts) >= 12
+
+
+def test_titles_tell_the_genre(tiny):
+    """A person (here: a word count) can guess a movie's genre from its title."""
+    folder = tiny[0]
+    genres = read_genres(folder)
+    titles = {int(line.split(",", 2)[0]): line.split(",", 2)[2]
+              for line in (folder / "movie_titles.csv").read_bytes().decode("latin-1").split("\n")[:-1]}
+    right = guessed = 0
+    for movie, title in titles.items():
+        words = {genre: sum(word in title for word in adjectives + nouns)
+                 for genre, (adjectives, nouns) in _GENRE_WORDS.items()}
+        best = max(words.values())
+        if best == 0:
+            continue
+        guessed += 1
+        right += any(words[g] == best for g in genres[movie])
+    assert guessed > 0.8 * len(titles)
+    assert right > 0.75 * guessed
+
+
+def test_users_rate_mostly_their_genres(tiny):
+    """Missing not at random: a user's ratings concentrate on a few genres far more than the
+    same ratings dealt to users at random would."""
+    _, _, rows, _ = tiny
+    genres = read_genres(tiny[0])
+
+    def top_genre_share(pairs) -> float:
+        by_user: dict[int, Counter] = defaultdict(Counter)
+        totals: Counter = Counter()
+        for movie, customer in pairs:
+            by_user[customer].update(genres[movie])
+            totals[customer] += 1
+        shares = [max(c.values()) / totals[u] for u, c in by_user.items() if totals[u] >= 20]
+        return float(np.mean(shares))
+
+    pairs = [(r[0], r[1]) for r in rows]
+    shuffled_movies = np.random.default_rng(0).permutation([m for m, _ in pairs])
+    real, chance = top_genre_share(pairs), top_genre_share(list(zip(shuffled_movies.tolist(), [c for _, c in pairs])))
+    assert real > chance + 0.025, (real, chance)
+
+
+def test_liked_genres_are_rated_higher(tiny):
+    """Taste follows genres: a user's ratings of movies in the genre they rate most are higher than
+    their other ratings."""
+    _, _, rows, _ = tiny
+    genres = read_genres(tiny[0])
+    by_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for movie, customer, rating, _ in rows:
+        by_user[customer].append((movie, rating))
+    gaps = []
+    for customer, rated in by_user.items():
+        if len(rated) < 30:
+            continue
+        top = Counter(g for movie, _ in rated for g in genres[movie]).most_common(1)[0][0]
+        inside = [r for m, r in rated if top in genres[m]]
+        outside = [r for m, r in rated if top not in genres[m]]
+        if len(inside) >= 5 and len(outside) >= 5:
+            gaps.append(np.mean(inside) - np.mean(outside))
+    assert len(gaps) > 100
+    assert np.mean(gaps) > 0.2

@@ -1,7 +1,8 @@
 {#-
     The latent-space map: every well-supported movie of the serving model at its coordinates on
     the first two principal components of the movie factors (python_models/reporting/movie_map.py),
-    with what to show on hover and two ways to colour the points.
+    with what to show on hover and three ways to colour the points: main genre (when the data
+    has genres), release decade and popularity.
 -#}
 with
 
@@ -33,6 +34,8 @@ with_popularity as (
         coordinates.*,
         movies.title,
         movies.release_year,
+        movies.main_genre,
+        movies.genres,
         movies.rating_count,
         movies.popularity_rank,
         movies.mean_rating,
@@ -52,6 +55,8 @@ final as (
         title,
         release_year,
         coalesce(cast(release_year // 10 * 10 as varchar) || 's', 'unknown') as release_decade,
+        coalesce(main_genre, 'no genre') as main_genre,
+        genres,
         rating_count,
         popularity_rank,
         case popularity_quarter

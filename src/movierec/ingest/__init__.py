@@ -2,7 +2,8 @@
 
 `ingest(folder)` recognizes the layout (`ingest(file, fmt="csv", columns=...)` reads one
 delimited ratings file with a column mapping, `movierec.ingest.generic`), streams every file through its parser and writes
-`raw.ratings`, `raw.movies`, `raw.probe`, `raw.qualifying`, `raw.splits`, plus the audit
+`raw.ratings`, `raw.movies`, `raw.probe`, `raw.qualifying`, `raw.splits`, `raw.movie_genres`
+(optional genre metadata beside Netflix-layout files, `movie_genres.csv`), plus the audit
 tables `raw.rejects`, `raw.duplicates`, `raw.files` and `raw.dataset`; the new tables replace
 the old ones only when the whole run succeeds.
 dbt's staging models read these tables.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from movierec.ingest import generic, movielens, netflix
+from movierec.ingest import generic, genres, movielens, netflix
 from movierec.ingest.common import DUPLICATE_RULE, IngestError, Ingestion, Progress, check_input_file
 from movierec.warehouse import warehouse_path
 
@@ -39,6 +40,7 @@ class NetflixLayout:
     titles: Path | None = None
     probe: Path | None = None
     qualifying: Path | None = None
+    genres: Path | None = None  # movie_genres.csv: optional metadata, not a Netflix Prize file
     ignored: list[str] = field(default_factory=list)
 
     @property
@@ -78,6 +80,7 @@ def detect_netflix(root: Path) -> NetflixLayout | None:
         if (root / f"{name}.txt").exists() or (root / f"{name}.txt").is_symlink():
             check_input_file(root / f"{name}.txt", f"{name} file")
             setattr(layout, name, root / f"{name}.txt")
+    layout.genres = genres.find(root)
     return layout
 
 
@@ -264,6 +267,8 @@ def ingest(
                 netflix.load_movie_block_files([layout.probe], netflix.PROBE, ingestion)
             if layout.qualifying is not None:
                 netflix.load_movie_block_files([layout.qualifying], netflix.QUALIFYING, ingestion)
+            if layout.genres is not None:
+                genres.load_movie_genres(layout.genres, ingestion)
         elif kind == "movielens":
             movielens.load(layout, ingestion)
         else:

@@ -226,7 +226,9 @@ SPLITS_SCHEMA = pa.schema(
     [("split", pa.string()), ("part", pa.string()), ("user_id", pa.int32()), ("movie_id", pa.int32())]
 )
 
-RAW_TABLES = ("ratings", "movies", "probe", "qualifying", "splits", "rejects", "duplicates", "files", "dataset")
+RAW_TABLES = (
+    "ratings", "movies", "probe", "qualifying", "splits", "rejects", "duplicates", "files", "dataset", "movie_genres",
+)
 
 # Created as raw.<table>__loading, renamed to raw.<table> when the run succeeds.
 RAW_DDL = """
@@ -235,6 +237,7 @@ create table raw.ratings__loading (
     rated_on date, rated_at timestamp, file_id smallint not null, line integer not null
 );
 create table raw.movies__loading (movie_id integer not null, title varchar, release_year smallint, genres varchar);
+create table raw.movie_genres__loading (movie_id integer not null, genre varchar not null);
 create table raw.probe__loading (movie_id integer not null, user_id integer not null);
 create table raw.qualifying__loading (movie_id integer not null, user_id integer not null, rated_on date);
 create table raw.splits__loading (split varchar not null, part varchar not null, user_id integer not null, movie_id integer not null);
