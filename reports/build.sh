@@ -11,13 +11,13 @@
 # The warehouse is $MOVIEREC_WAREHOUSE (default warehouse/movierec.duckdb, relative to the project
 # root). Evidence's duckdb connector joins its `filename` option to the source folder, so the path
 # is handed over relative to reports/sources/movierec, through EVIDENCE_SOURCE__movierec__filename.
-# Each of `sources` and `build` is stopped after REPORTS_TIMEOUT seconds (default 900), so that a
+# Each of `sources` and `build` is stopped after REPORTS_TIMEOUT seconds (default 1800), so that a
 # hang fails instead of blocking CI.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."  # the project root
 WAREHOUSE="${MOVIEREC_WAREHOUSE:-warehouse/movierec.duckdb}"
-TIMEOUT="${REPORTS_TIMEOUT:-900}"
+TIMEOUT="${REPORTS_TIMEOUT:-1800}"
 LOG="reports/.evidence/make-reports.log"
 
 if [ ! -f "$WAREHOUSE" ]; then
