@@ -104,11 +104,8 @@ reports-serve: setup  ## serve reports/build on http://127.0.0.1:3000 (REPORTS_P
 chromium:  ## install Debian's chromium for the browser test, when it is missing (apt-get, as root)
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-$(REPORTS_TEST_SAMPLE)/.done: $(VENV)/.installed
-	$(BIN)/movierec generate --size tiny --out $(REPORTS_TEST_SAMPLE)
-	@touch $@
-
-test-reports: setup chromium $(REPORTS_TEST_SAMPLE)/.done  ## build the reports from the tiny sample and check every page in headless chromium
+test-reports: setup chromium  ## build the reports from the tiny sample and check every page in headless chromium
+	$(MAKE) --no-print-directory sample SAMPLE=tiny
 	rm -f $(REPORTS_TEST_WAREHOUSE)
 	$(BIN)/movierec ingest $(REPORTS_TEST_SAMPLE) --warehouse $(REPORTS_TEST_WAREHOUSE)
 	MOVIEREC_WAREHOUSE=$(REPORTS_TEST_WAREHOUSE) $(BIN)/dbt run --target-path target/reports-test
