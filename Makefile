@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 .PHONY: help setup demo sample ingest build serve test test-fast bench lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,10 +71,7 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: reports notebooks figures
-
-reports:  ## Evidence reports in reports/build (npm ci, sources, build; needs Node 18+ and the DuckDB extension host)
-	bash reports/build.sh
+.PHONY: notebooks figures
 
 notebooks: setup  ## execute the notebooks on the warehouse and render them to docs/notebooks/*.html
 	@test -f "$(MOVIEREC_WAREHOUSE)" || { echo "no warehouse at $(MOVIEREC_WAREHOUSE): run make demo first"; exit 1; }
@@ -137,3 +134,31 @@ docs: setup  ## dbt docs generate, then serve them on http://127.0.0.1:8080 (DOC
 	$(BIN)/dbt docs generate
 	@echo "dbt docs: http://127.0.0.1:$(DOCS_PORT) (Ctrl-C stops)"
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) $(if $(filter no,$(OPEN_BROWSER)),--no-browser,--browser)
+
+# --- Evidence reports: offline build, local server, real-browser test ------------------------
+# `make reports` needs Node 18+ and npm, and no network once reports/node_modules is installed.
+# `make test-reports` builds the site from the tiny sample in its own warehouse and opens every
+# page in Debian's chromium (installed when missing), driven by Playwright.
+REPORTS_PORT ?= 3000
+REPORTS_TEST_WAREHOUSE := warehouse/reports-test.duckdb
+REPORTS_TEST_SAMPLE := data/sample-tiny
+
+.PHONY: reports reports-serve test-reports chromium
+
+reports:  ## Evidence reports in reports/build from MOVIEREC_WAREHOUSE (npm ci, sources, build; offline)
+	bash reports/build.sh
+
+reports-serve: setup  ## serve reports/build on http://127.0.0.1:3000 (REPORTS_PORT) after make reports
+	@test -f reports/build/index.html || { echo "no site in reports/build: run make reports first"; exit 1; }
+	$(BIN)/python -m movierec.reports_site reports/build --port $(REPORTS_PORT)
+
+chromium:  ## install Debian's chromium for the browser test, when it is missing (apt-get, as root)
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test-reports: setup chromium  ## build the reports from the tiny sample and check every page in headless chromium
+	$(MAKE) --no-print-directory sample SAMPLE=tiny
+	rm -f $(REPORTS_TEST_WAREHOUSE)
+	$(BIN)/movierec ingest $(REPORTS_TEST_SAMPLE) --warehouse $(REPORTS_TEST_WAREHOUSE)
+	MOVIEREC_WAREHOUSE=$(REPORTS_TEST_WAREHOUSE) $(BIN)/dbt run --target-path target/reports-test
+	MOVIEREC_WAREHOUSE=$(REPORTS_TEST_WAREHOUSE) bash reports/build.sh
+	MOVIEREC_REPORTS_SITE=reports/build $(BIN)/python -m pytest tests/reports_browser -p no:cacheprovider

@@ -10,7 +10,8 @@ extension download that may be impossible here. This test does the same with Pyt
 2. every ```sql block of every page runs on those tables only, with the page's templates filled
    in: `${inputs.x}` / `${inputs.x.value}` / `${inputs.x.label}` by representative values of the
    input (the first, middle and last option of a Dropdown's query, every ButtonGroupItem or
-   DropdownOption), `${params.x}` by PARAMS, `${other_query}` by that query as a subquery;
+   DropdownOption; a multi-select Dropdown's first option, then its first two), `${params.x}`
+   by PARAMS, `${other_query}` by that query as a subquery;
 3. each query must run and return rows, and every component bound to a query (`data={q}`) may
    only name columns that the query returns.
 
@@ -49,6 +50,13 @@ ATTRIBUTE = re.compile(r"([\w-]+)(?:=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s
 # component attributes that name a column of the component's data
 COLUMN_ATTRIBUTES = {"x", "y", "y2", "value", "column", "series", "label", "tooltipTitle", "size", "id",
                      "sort", "comparison"}
+
+
+def sql_literal(value) -> str:
+    """A value as Evidence's multi-select inputs write it into SQL: numbers bare, text quoted."""
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def strip_sql_comments(sql: str) -> str:
@@ -169,6 +177,11 @@ class Resolver:
             rows = self.run_all(data)
             assert rows, f"{self.page.name}: input {name} has no options (query {data} is empty)"
             values = [rows[i] for i in sorted({0, len(rows) // 2, len(rows) - 1})]
+            if component.attributes.get("multiple", "false") != "false":
+                # a multi-select Dropdown gives `(v1, v2, ...)`, ready for `in`: one pick, then two
+                picks = [values[:1], values[:2]]
+                return [("(" + ", ".join(sql_literal(row[value_column]) for row in pick) + ")",
+                         ", ".join(str(row[label_column]) for row in pick)) for pick in picks]
             return [(str(row[value_column]), str(row[label_column])) for row in values]
         raise AssertionError(f"{self.page.name}: ${{inputs.{name}}} is used but no input is named {name}")
 
