@@ -486,9 +486,12 @@ class Blend(Recommender):
                                 train.rating[~held])
         hu, hm = train.user_ids[train.user[held]], train.movie_ids[train.movie[held]]
         hdays = None if days is None else days[held]
+        # the held-out pairs stay known as pairs (like the probe), so members see the same N(u) in both fits
+        part_implicit = (hu, hm) if implicit is None else (np.concatenate([np.asarray(implicit[0]), hu]),
+                                                           np.concatenate([np.asarray(implicit[1]), hm]))
         columns = []
         for make in self.makers:
-            member = _fit_member(make(), part, None if days is None else days[~held], implicit)
+            member = _fit_member(make(), part, None if days is None else days[~held], part_implicit)
             columns.append(_predict_member(member, hu, hm, hdays))
         x = np.column_stack([np.ones(int(held.sum()))] + columns)
         penalty = np.full(x.shape[1], self.reg)
