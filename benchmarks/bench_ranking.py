@@ -105,7 +105,8 @@ GRID: dict[str, tuple[Callable[..., Recommender], list[dict]]] = {
                                                               (0.05, 0.1, 0.2))]),
     "implicit ALS": (lambda **p: ImplicitPeer("als", **p),
                      [{"factors": f, "regularization": reg, "alpha": a, "iterations": 15}
-                      for f, reg, a in itertools.product((16, 32, 64, 128), (0.1, 1.0, 3.0, 10.0, 30.0), (2.0, 5.0, 10.0))]),
+                      for f, reg, a in itertools.product((8, 16, 32, 64, 128), (0.1, 1.0, 10.0, 30.0, 100.0, 300.0),
+                                                          (2.0, 5.0, 10.0))]),
     "implicit BPR": (lambda **p: ImplicitPeer("bpr", **p),
                      [{"factors": f, "learning_rate": lr, "regularization": reg, "iterations": it}
                       for f, lr, reg, it in itertools.product((64, 128), (0.01, 0.05), (0.001, 0.01), (100, 300))]),
@@ -120,7 +121,7 @@ CHOSEN: dict[str, dict] = {
     "UserKNN": {"k": 80, "min_k": 20},                                  # (0.074)
     "EASE": {"reg": 500},                                               # (0.258)
     "iALS": {"factors": 64, "reg": 0.03, "unobserved_weight": 0.1},     # (0.267)
-    "implicit ALS": {"factors": 32, "regularization": 1.0, "alpha": 5.0, "iterations": 15},  # (0.229)
+    "implicit ALS": {"factors": 16, "regularization": 30.0, "alpha": 5.0, "iterations": 15},  # (0.264)
     "implicit BPR": {"factors": 128, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},  # (0.166)
 }
 
