@@ -45,13 +45,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from movierec.metrics import (  # noqa: E402
-    catalog_coverage, long_tail_share, map_at_k, ranking_metrics, split_per_user, tail_movies,
+    catalog_coverage, long_tail_share, map_at_k, ranking_metrics, ranking_metrics_per_user, split_per_user,
+    tail_movies,
 )
 from movierec.models.base import Recommender  # noqa: E402
 from movierec.models.data import Ratings  # noqa: E402
 from movierec.models.knn import ItemKNN, UserKNN  # noqa: E402
 from movierec.models.popularity import DampedPopularity, Popularity  # noqa: E402
 from movierec.models.topn import EASE, ImplicitALS  # noqa: E402
+from movierec.uncertainty import UserStats, bootstrap  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-100k"
 K = 10
@@ -145,6 +147,9 @@ def evaluate(model: Recommender, train: pd.DataFrame, held_out: pd.DataFrame) ->
     out["coverage"] = catalog_coverage(recs, model.train.movie_ids)
     out["tail_share"] = long_tail_share(recs, tail_movies(train.movie_id.to_numpy()))
     out["fit_seconds"] = model.fit_seconds
+    per_user = ranking_metrics_per_user(recs, held_out, K)
+    out["per_user_ndcg"] = UserStats(per_user["user_id"].to_numpy(), per_user["ndcg"].to_numpy(dtype=float),
+                                     np.ones(len(per_user)))
     return out
 
 
@@ -218,6 +223,12 @@ def main() -> None:
         print(f"\nbest of ours: {best_ours[0]} nDCG@{K} {best_ours[2]['ndcg']:.4f}; best peer: {best_peer[0]} "
               f"{best_peer[2]['ndcg']:.4f} ({'ours ahead' if ahead else 'PEER AHEAD'} by "
               f"{abs(best_ours[2]['ndcg'] - best_peer[2]['ndcg']):.4f})")
+        # paired bootstrap over the test users (movierec.uncertainty): is the difference more than chance?
+        paired = bootstrap({"peer": best_peer[2]["per_user_ndcg"], "ours": best_ours[2]["per_user_ndcg"]},
+                           baseline="peer", samples=1000, seed=SPLIT_SEED, lower_is_better=False)["ours"]
+        print(f"ours - peer: 95% paired bootstrap interval over users [{paired['difference_ci_low']:+.4f}, "
+              f"{paired['difference_ci_high']:+.4f}]: "
+              f"{'significant' if paired['is_better'] else 'NOT significant (within sampling noise)'}")
     print("\nMAP@10 divides by min(|R|, 10); MAP/|R| divides by |R| (Recommenders' published MAP). Coverage: "
           "distinct recommended / training movies. Tail: movies outside the 20% most-rated in train.")
 
