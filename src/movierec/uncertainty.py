@@ -78,9 +78,13 @@ def bootstrap(stats: dict[str, UserStats], baseline: str | None, samples: int = 
         aligned[name] = (numerator, weight, s.root)
     rng = np.random.default_rng(seed)
     replicates = {name: [] for name in stats}
+    names = list(aligned)
+    # every model's numerator and weight side by side: one matrix product per chunk of replicates
+    stacked = np.column_stack([column for name in names for column in aligned[name][:2]]) if names else None
     for weights in replicate_weights(len(users), samples, rng):
-        for name, (numerator, weight, root) in aligned.items():
-            replicates[name].append(_value(weights @ numerator, weights @ weight, root))
+        sums = weights @ stacked
+        for j, name in enumerate(names):
+            replicates[name].append(_value(sums[:, 2 * j], sums[:, 2 * j + 1], aligned[name][2]))
     tail = (1.0 - level) / 2.0 * 100.0
     out = {}
     for name, (numerator, weight, root) in aligned.items():
