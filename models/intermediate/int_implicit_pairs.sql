@@ -22,11 +22,18 @@ qualifying_pairs as (
     from {{ source('ingest', 'qualifying') }}
 ),
 
+qualifying_only as (
+    select qualifying_pairs.*
+    from qualifying_pairs
+    anti join test_pairs
+        on qualifying_pairs.user_id = test_pairs.user_id
+        and qualifying_pairs.movie_id = test_pairs.movie_id
+),
+
 pairs as (
     select * from test_pairs
     union all
-    select * from qualifying_pairs
-    where (user_id, movie_id) not in (select (user_id, movie_id) from test_pairs)
+    select * from qualifying_only
 )
 
 select * from pairs
