@@ -47,7 +47,8 @@ test: setup  ## run the whole test suite
 test-fast: setup  ## the tests that take under a few seconds each
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models; sample vs MovieLens)
+bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models and peers; sample vs MovieLens)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-bench.txt
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_marts.py
 	$(BIN)/python benchmarks/bench_ml100k.py

@@ -8,6 +8,18 @@ runs as (
     select * from {{ ref('model_runs') }}
 ),
 
+-- 95% bootstrap intervals and the paired comparison with the bias baseline (model_metric_intervals)
+intervals as (
+    pivot (
+        select model_name, metric, ci_low, ci_high, is_better_than_baseline
+        from metrics
+        where metric in ('rmse', 'ndcg')
+    )
+    on metric in ('rmse', 'ndcg')
+    using any_value(ci_low) as ci_low, any_value(ci_high) as ci_high,
+        any_value(is_better_than_baseline) as better
+),
+
 wide as (
     pivot (select model_name, metric, value from metrics)
     on metric in ('rmse', 'mae', 'precision', 'recall', 'ndcg', 'map', 'hit_rate', 'catalog_coverage', 'long_tail_share')
@@ -27,11 +39,19 @@ final as (
         wide.catalog_coverage,
         wide.long_tail_share,
         runs.fit_seconds,
+        intervals.rmse_ci_low,
+        intervals.rmse_ci_high,
+        intervals.ndcg_ci_low as ndcg_at_10_ci_low,
+        intervals.ndcg_ci_high as ndcg_at_10_ci_high,
+        intervals.rmse_better as is_rmse_better_than_baseline,
+        intervals.ndcg_better as is_ndcg_better_than_baseline,
         case when wide.rmse is not null then rank() over (order by wide.rmse nulls last) end as rmse_rank,
         rank() over (order by wide.ndcg desc nulls last) as ndcg_rank
     from wide
     inner join runs
         on wide.model_name = runs.model_name
+    left join intervals
+        on wide.model_name = intervals.model_name
 )
 
 select * from final

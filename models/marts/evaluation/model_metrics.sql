@@ -10,16 +10,20 @@ recommendations as (
     select * from {{ ref('model_recommendations_eval') }}
 ),
 
-test as (
-    select * from {{ ref('int_ratings_test') }}
-),
-
 train as (
     select * from {{ ref('int_ratings_train') }}
 ),
 
 movies as (
     select * from {{ ref('dim_movies') }}
+),
+
+user_metrics as (
+    select * from {{ ref('model_user_metrics') }}
+),
+
+intervals as (
+    select * from {{ ref('model_metric_intervals') }}
 ),
 
 split_name as (
@@ -45,66 +49,6 @@ rating_metrics as (
     group by model_name
 ),
 
-relevant_counts as (
-    select
-        user_id,
-        count(*) as relevant_count
-    from test
-    group by user_id
-),
-
--- The ideal DCG when a user has n relevant movies: all of them first, up to k.
-ideal_dcg as (
-    select
-        n as relevant_count,
-        sum(1 / log2(n_rank + 1)) as idcg
-    from range(1, {{ k }} + 1) as relevant_n(n)
-    cross join range(1, {{ k }} + 1) as ranks(n_rank)
-    where n_rank <= n
-    group by n
-),
-
-hits as (
-    select
-        model_name,
-        user_id,
-        rank,
-        is_relevant,
-        sum(is_relevant::integer) over (
-            partition by model_name, user_id order by rank
-            rows between unbounded preceding and current row
-        ) as hits_so_far
-    from recommendations
-    where rank <= {{ k }}
-),
-
-per_user as (
-    select
-        hits.model_name,
-        hits.user_id,
-        sum(hits.is_relevant::integer) as hit_count,
-        sum(case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end) as dcg,
-        sum(case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end) as precision_sum,
-        any_value(relevant_counts.relevant_count) as relevant_count
-    from hits
-    inner join relevant_counts
-        on hits.user_id = relevant_counts.user_id
-    group by hits.model_name, hits.user_id
-),
-
-per_user_scored as (
-    select
-        per_user.*,
-        per_user.hit_count / {{ k }} as precision_at_k,
-        per_user.hit_count / per_user.relevant_count as recall_at_k,
-        per_user.dcg / ideal_dcg.idcg as ndcg_at_k,
-        per_user.precision_sum / least(per_user.relevant_count, {{ k }}) as average_precision,
-        (per_user.hit_count > 0)::integer as is_hit
-    from per_user
-    inner join ideal_dcg
-        on least(per_user.relevant_count, {{ k }}) = ideal_dcg.relevant_count
-),
-
 ranking_metrics as (
     unpivot (
         select
@@ -114,7 +58,8 @@ ranking_metrics as (
             avg(ndcg_at_k) as ndcg,
             avg(average_precision) as map,
             avg(is_hit) as hit_rate
-        from per_user_scored
+        from user_metrics
+        where ndcg_at_k is not null
         group by model_name
     )
     on "precision", recall, ndcg, map, hit_rate
@@ -162,6 +107,25 @@ final as (
 
     select model_name, split_name.split, metric, {{ k }} as k, value
     from list_metrics cross join split_name
+),
+
+-- The 95% bootstrap interval over test users, the test set's size, and whether the model is
+-- significantly better than the bias baseline (paired bootstrap over users): model_metric_intervals.
+with_intervals as (
+    select
+        final.*,
+        intervals.ci_low,
+        intervals.ci_high,
+        intervals.test_ratings,
+        intervals.test_users,
+        intervals.baseline_model,
+        intervals.difference_ci_low,
+        intervals.difference_ci_high,
+        intervals.is_better_than_baseline
+    from final
+    left join intervals
+        on final.model_name = intervals.model_name
+        and final.metric = intervals.metric
 )
 
-select * from final
+select * from with_intervals

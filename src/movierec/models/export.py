@@ -80,8 +80,12 @@ def export_artifacts(
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
     if model.predicts_ratings:
         users, movies = test.column("user_id").to_numpy(), test.column("movie_id").to_numpy()
+        if getattr(model, "uses_context", False) and "rated_on" in test.column_names:
+            predicted = model.predict(users, movies, rated_on=test.column("rated_on").to_numpy())
+        else:
+            predicted = model.predict(users, movies)
         parts.append(_rows(schema, len(users), record="prediction", model_name=model.name, user_id=users,
-                           movie_id=movies, predicted_rating=model.predict(users, movies)))
+                           movie_id=movies, predicted_rating=predicted))
     users = evaluation_users(test, train, eval_max_users)
     user, rank, movie, score = model.recommend(users, k=top_k)
     parts.append(_rows(schema, len(user), record="recommendation", model_name=model.name, user_id=user,
@@ -126,12 +130,15 @@ def _rows(schema: pa.Schema, n: int, **values) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> pa.Table:
+def fit_and_export(recommender: Recommender, train, test, meta: dict | None, implicit=None) -> pa.Table:
     """What every `fit_<model>` dbt Python model does: fit on the training ratings, then export
     predictions for the test ratings and top-k lists, as the artifact table.
 
     `train` and `test` are relations or Arrow tables with user_id, movie_id, rating; `meta` is
-    the model's meta config (from vars): factors, top_k, eval_max_users.
+    the model's meta config (from vars): factors, top_k, eval_max_users. Models that take
+    context (`uses_context`: dates, implicit pairs) get the training dates (`rated_on` of
+    `train`), the pairs of `implicit` (a relation or table of user_id, movie_id: which pairs
+    exist, never their ratings) and the test dates when predicting.
     """
     meta = meta or {}
     train_table, test_table = _arrow(train), _arrow(test)
@@ -139,7 +146,15 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> 
     # dbt runs several Python models at once in one process: BLAS pools of several threads each
     # would oversubscribe the cores (measured: 10x slower iALS on 2 cores), so one thread each.
     with threadpool_limits(limits=int(meta.get("blas_threads", 1)), user_api="blas"):
-        recommender.fit(Ratings.from_arrow(train_table))
+        if getattr(recommender, "uses_context", False):
+            pairs = None
+            if implicit is not None:
+                pairs_table = _arrow(implicit)
+                pairs = (pairs_table.column("user_id").to_numpy(), pairs_table.column("movie_id").to_numpy())
+            recommender.fit(Ratings.from_arrow(train_table), rated_on=train_table.column("rated_on").to_numpy(),
+                            implicit=pairs)
+        else:
+            recommender.fit(Ratings.from_arrow(train_table))
         return export_artifacts(
             recommender,
             test_table,

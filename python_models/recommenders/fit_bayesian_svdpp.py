@@ -1,0 +1,12 @@
+"""Bayesian SVD++ (flipped): BPMF with biases plus implicit feedback, which movies each user rated
+(training, test and qualifying pairs, never their held-out ratings) and which users rated each movie."""
+
+from movierec.models.export import fit_and_export
+from movierec.models.prize import make_rating_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    meta = dbt.config.get("meta")
+    return fit_and_export(make_rating_model("bayesian_svdpp", meta), dbt.ref("int_ratings_train"),
+                          dbt.ref("int_ratings_test"), meta, implicit=dbt.ref("int_implicit_pairs"))

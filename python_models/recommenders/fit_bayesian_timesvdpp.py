@@ -1,0 +1,12 @@
+"""Bayesian timeSVD++ (flipped, Rendle et al. 2019): Bayesian SVD++ plus a movie bias per time bin
+and a user bias drift; implicit feedback from pairs only, never held-out ratings."""
+
+from movierec.models.export import fit_and_export
+from movierec.models.prize import make_rating_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    meta = dbt.config.get("meta")
+    return fit_and_export(make_rating_model("bayesian_timesvdpp", meta), dbt.ref("int_ratings_train"),
+                          dbt.ref("int_ratings_test"), meta, implicit=dbt.ref("int_implicit_pairs"))
