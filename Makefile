@@ -27,7 +27,7 @@ $(SAMPLE_DIR)/.done: $(VENV)/.installed
 	$(BIN)/movierec generate --size $(SAMPLE) --out $(SAMPLE_DIR)
 	@touch $@
 
-sample: $(SAMPLE_DIR)/.done  ## generate the built-in sample (SAMPLE=tiny|demo|full, default demo)
+sample: $(SAMPLE_DIR)/.done  ## generate the built-in sample (SAMPLE=tiny|demo|medium|full, default demo)
 
 ingest: sample  ## load the sample into the warehouse (DATA=folder to load real files instead)
 	$(BIN)/movierec ingest $(or $(DATA),$(SAMPLE_DIR))
