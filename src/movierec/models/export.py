@@ -25,7 +25,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from movierec.models.base import FactorModel, Recommender
-from movierec.models.data import Ratings
+from movierec.models.data import Ratings, training_ratings
 
 
 def artifact_schema(k: int) -> pa.Schema:
@@ -130,16 +130,24 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> 
     """What every `fit_<model>` dbt Python model does: fit on the training ratings, then export
     predictions for the test ratings and top-k lists, as the artifact table.
 
-    `train` and `test` are relations or Arrow tables with user_id, movie_id, rating; `meta` is
+    `train` is a `Ratings`, int_ratings_train's relation (loaded once per process and shared, see
+    `movierec.models.data.training_ratings`) or any relation or Arrow table with user_id, movie_id,
+    rating; `test` a relation or Arrow table with those columns; `meta` is
     the model's meta config (from vars): factors, top_k, eval_max_users.
     """
     meta = meta or {}
-    train_table, test_table = _arrow(train), _arrow(test)
+    if isinstance(train, Ratings):
+        train_ratings = train
+    elif _is_indexed_relation(train):
+        train_ratings = training_ratings(train)
+    else:
+        train_ratings = Ratings.from_arrow(_arrow(train))
+    test_table = _arrow(test)
     max_users = meta.get("eval_max_users")
     # dbt runs several Python models at once in one process: BLAS pools of several threads each
     # would oversubscribe the cores (measured: 10x slower iALS on 2 cores), so one thread each.
     with threadpool_limits(limits=int(meta.get("blas_threads", 1)), user_api="blas"):
-        recommender.fit(Ratings.from_arrow(train_table))
+        recommender.fit(train_ratings)
         return export_artifacts(
             recommender,
             test_table,
@@ -147,6 +155,11 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None) -> 
             top_k=int(meta.get("top_k", 10)),
             eval_max_users=None if max_users in (None, "", "None") else int(max_users),
         )
+
+
+def _is_indexed_relation(train) -> bool:
+    """A DuckDB relation carrying SQL-computed indices (int_ratings_train), not an Arrow table."""
+    return hasattr(train, "aggregate") and {"user_index", "movie_index"} <= set(getattr(train, "columns", []))
 
 
 def _arrow(relation) -> pa.Table:
