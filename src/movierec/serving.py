@@ -1036,6 +1036,11 @@ def search_movies(text: str, limit: int = 20, warehouse=None) -> list[Movie]:
 
 # --- the batch path (python engine of the serving marts) -----------------------------------------
 
+def _engine(con: duckdb.DuckDBPyConnection, config) -> str:
+    """serving_config's recommendations_engine: sql or python (var auto resolved by data size)."""
+    return str(con.execute(f"select recommendations_engine from {_source(config)}").fetchone()[0])
+
+
 def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_factors, movie_factors, user_ratings,
                                block_users: int = 1024, progress: bool = True) -> pa.Table:
     """Top-k and reasons for every user the serving model scores, as user_recommendations' model rows
@@ -1054,7 +1059,7 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
     schema = pa.schema([("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()),
                         ("movie_id", pa.int32()), ("score", pa.float64()), ("reason_movie_id", pa.int32()),
                         ("reason_rating", pa.float64())])
-    if cfg.model_name is None:
+    if cfg.model_name is None or _engine(con, config) == "sql":  # var engine auto chose SQL: it scores
         return schema.empty_table()
     global_mean = float(con.execute(f"select global_mean from {_source(config)}").fetchone()[0] or 0.0)
     movie_table = con.execute(
@@ -1149,7 +1154,7 @@ def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factor
     cfg = ServingConfig.read(con, _source(config))
     schema = pa.schema([("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()),
                         ("similar_movie_id", pa.int32()), ("similarity", pa.float64())])
-    if cfg.model_name is None:
+    if cfg.model_name is None or _engine(con, config) == "sql":  # var engine auto chose SQL: it scores
         return schema.empty_table()
     table = con.execute(f"""
         select factors.movie_id, factors.factors, coalesce(movies.rating_count, 0) as rating_count

@@ -48,3 +48,11 @@ def test_sql_artifacts_equal_the_python_models(tiny_marts, name, make):
     assert sql.column("factors").null_count == sql.num_rows
     run = sql.filter(pa.compute.equal(sql.column("record"), "run"))
     assert run.column("fit_seconds").to_pylist() == [None]  # SQL: the node's time is in run_results.json
+
+
+def test_engine_auto_scores_the_tiny_sample_in_sql_and_leaves_the_batch_tables_empty(tiny_marts):
+    with duckdb.connect(str(tiny_marts), read_only=True) as con:
+        assert con.sql("select recommendations_engine from serving_config").fetchall() == [("sql",)]
+        assert con.sql("select count(*) from batch_user_recommendations").fetchall() == [(0,)]
+        assert con.sql("select count(*) from batch_similar_movies").fetchall() == [(0,)]
+        assert con.sql("select count(*) from user_recommendations").fetchall()[0][0] > 0
