@@ -11,17 +11,18 @@ from tests.unit.test_models_ranking import random_ratings
 
 def test_bayesian_mf_keeps_the_configured_samples_while_they_fit(capsys):
     assert scale.bayesian_mf_samples(100, 10, 1_000_000) == 100
-    assert scale.bayesian_mf_samples(100, 10, 10_048_051) == 100  # medium: 1.1e9 rating-sweeps
+    assert scale.bayesian_mf_samples(100, 10, 4_000_000) == 100  # 4.4e8 rating-sweeps
     assert capsys.readouterr().err == ""
+    assert scale.bayesian_mf_samples(100, 10, 9_907_209) == 40  # medium: 50 sweeps fit 5e8
 
 
 def test_bayesian_mf_samples_shrink_with_the_data_and_say_so(capsys):
     full = 99_072_112
     chosen = scale.bayesian_mf_samples(100, 10, full)
-    assert chosen == scale.BPMF_MIN_SAMPLES  # 1.5e9 // 99M = 15 sweeps: 5 samples, floored at 10
+    assert chosen == scale.BPMF_MIN_SAMPLES  # 5e8 // 99M = 5 sweeps: no samples after burn-in, floored at 10
     assert "bayesian_mf: 99,072,112 training ratings: 10 Gibbs samples instead of var bpmf_samples=100" \
         in capsys.readouterr().err
-    assert scale.bayesian_mf_samples(40, 10, 30_000_000) == 40  # 50 sweeps fit 1.5e9
+    assert scale.bayesian_mf_samples(40, 10, 10_000_000) == 40  # 50 sweeps fit 5e8
     assert scale.bayesian_mf_samples(5, 10, full) == 5           # never more than asked
 
 

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-BPMF_RATING_SWEEPS = 1.5e9  # 100 samples + 10 burn-in up to 13.6M ratings; 20 sweeps at 100M
+BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
 BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
 
