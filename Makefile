@@ -46,13 +46,14 @@ test: setup  ## run the whole test suite
 test-fast: setup  ## the tests that take under a few seconds each
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models)
+bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models; the medium build)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_marts.py
 	$(BIN)/python benchmarks/bench_ml100k.py
 	$(BIN)/python benchmarks/bench_ranking.py
 	$(BIN)/python benchmarks/bench_mf_full.py
 	$(BIN)/python benchmarks/bench_serving.py
+	$(BIN)/python benchmarks/bench_full_build.py --size medium
 
 lock:  ## refreeze requirements.txt from requirements.in in a scratch venv
 	rm -rf /tmp/movierec-lock && $(PYTHON) -m venv /tmp/movierec-lock
