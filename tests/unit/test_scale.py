@@ -50,3 +50,21 @@ def test_item_knn_on_a_user_sample_uses_only_those_users_for_similarities():
     expected = residual_similarity(full.residuals[keep], pattern[keep], 100.0, overlap_scale=1 / share)
     np.testing.assert_allclose(sampled.similarity, expected, rtol=1e-6)
     assert np.isfinite(sampled.predict(train.user_ids[train.user[:50]], train.movie_ids[train.movie[:50]])).all()
+
+
+def test_ease_on_a_user_sample_uses_the_scaled_gram_of_those_users():
+    from movierec.models.topn import EASE, gram_matrix
+
+    train = random_ratings(n_users=60, n_movies=20)
+    x = train.csr(np.ones(len(train), dtype=np.float32))
+    counts = np.diff(x.indptr).astype(float)
+    budget = float((counts ** 2).sum()) / 2
+    sampled = EASE(reg=10, max_gram_pairs=budget).fit(train)
+    keep = scale.similarity_users(counts, budget)
+    gram = gram_matrix(x[keep]) * (len(train) / x[keep].nnz) + 10 * np.eye(20)
+    p = np.linalg.inv(gram)
+    expected = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(sampled.weights, expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(sampled.weights, EASE(reg=10).fit(train).weights, atol=1e-3)
+    np.testing.assert_allclose(gram_matrix(x), (x.T @ x).toarray())  # the blocked Gram is X^T X

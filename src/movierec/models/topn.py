@@ -68,19 +68,22 @@ class EASE(Recommender):
     and B is kept in float32, so the peak is about 12 * n_movies^2 bytes: 34 MB for ml-100k's
     1,682 movies, 3.8 GB for Netflix's 17,770. Raises `MemoryError` before allocating when the
     peak would exceed `max_memory_gb` (then fit on fewer movies, dbt var subset_top_n_movies).
-    Time: the Gram matrix costs sum over users of (movies rated)^2, the inverse n_movies^3 / 1
-    flops of BLAS.
+    Time: the Gram matrix costs sum over users of (movies rated)^2; above `max_gram_pairs`
+    (default movierec.models.scale.EASE_PAIR_BUDGET) it is estimated from a fixed hash sample of
+    users (logged), scaled by their share of the ratings; the inverse is n_movies^3 flops of BLAS.
     """
 
     name = "ease"
 
-    def __init__(self, reg: float = 500.0, max_memory_gb: float = 6.0, verbose: bool = False) -> None:
+    def __init__(self, reg: float = 500.0, max_memory_gb: float = 6.0, verbose: bool = False,
+                 max_gram_pairs: float | None = None) -> None:
         super().__init__()
         if reg <= 0:
             raise ValueError("reg must be positive")
         self.reg = float(reg)
         self.max_memory_gb = float(max_memory_gb)
         self.verbose = verbose
+        self.max_gram_pairs = max_gram_pairs  # None: movierec.models.scale.EASE_PAIR_BUDGET
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self._seen = None
 
@@ -97,9 +100,18 @@ class EASE(Recommender):
                 f"EASE needs about {need_gb:,.1f} GB for {n:,} movies, more than max_memory_gb="
                 f"{self.max_memory_gb:g}; fit on fewer movies (dbt var subset_top_n_movies) or raise the cap")
         started = time.perf_counter()
+        from movierec.models.scale import EASE_PAIR_BUDGET, similarity_users
+
         x = train.csr(np.ones(len(train), dtype=np.float32))
         self._seen = x
-        p = gram_matrix(x)
+        budget = EASE_PAIR_BUDGET if self.max_gram_pairs is None else self.max_gram_pairs
+        sample = similarity_users(np.diff(x.indptr), budget, model="ease", what="Gram matrix X^T X")
+        if sample is None:
+            p = gram_matrix(x)
+        else:  # a hash sample of users: X^T X estimated as (its Gram) / (its share of the ratings)
+            sampled = x[sample]
+            p = gram_matrix(sampled)
+            p *= len(train) / sampled.nnz
         p[np.diag_indices(n)] += self.reg
         gram_seconds = time.perf_counter() - started
         # P = (X^T X + reg I)^-1 from the Cholesky factor, in place (upper triangle; the array
