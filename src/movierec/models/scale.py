@@ -28,7 +28,7 @@ import numpy as np
 BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
 BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
-EASE_PAIR_BUDGET = 2.0e9    # co-rating pairs of the users EASE's Gram matrix X^T X is computed on
+EASE_PAIR_BUDGET = 5.0e9    # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
 
 
 def log(message: str) -> None:
