@@ -5,7 +5,9 @@
     user_index and movie_index are the ranks (from 0) of the sorted distinct ids, the layout of
     movierec.models.data.Ratings. The dbt Python models read this table once per process
     (movierec.models.data.training_ratings) instead of re-running the split and re-indexing
-    100M ratings each.
+    100M ratings each. Stored in (user_index, movie_index) order: a parallel join emits rows in
+    no fixed order, and the fits' float sums (and so their last digits) follow the row order,
+    so a fixed order keeps two builds of the same data identical.
 -#}
 
 with
@@ -54,3 +56,4 @@ indexed as (
 )
 
 select * from indexed
+order by user_index, movie_index

@@ -1036,8 +1036,17 @@ def search_movies(text: str, limit: int = 20, warehouse=None) -> list[Movie]:
 
 # --- the batch path (python engine of the serving marts) -----------------------------------------
 
-def _engine(con: duckdb.DuckDBPyConnection, config) -> str:
-    """serving_config's recommendations_engine: sql or python (var auto resolved by data size)."""
+BATCH_RECOMMENDATIONS_SCHEMA = pa.schema([
+    ("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()), ("movie_id", pa.int32()),
+    ("score", pa.float64()), ("reason_movie_id", pa.int32()), ("reason_rating", pa.float64())])
+BATCH_SIMILAR_SCHEMA = pa.schema([
+    ("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()), ("similar_movie_id", pa.int32()),
+    ("similarity", pa.float64())])
+
+
+def serving_engine(con: duckdb.DuckDBPyConnection, config) -> str:
+    """serving_config's recommendations_engine: sql or python (var `auto` resolved by the data's
+    size). The batch dbt models return no rows when it is sql: SQL scores the serving marts."""
     return str(con.execute(f"select recommendations_engine from {_source(config)}").fetchone()[0])
 
 
@@ -1056,10 +1065,8 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
     size), every scored user's factors (4k bytes each) and the movie factors.
     """
     cfg = ServingConfig.read(con, _source(config))
-    schema = pa.schema([("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()),
-                        ("movie_id", pa.int32()), ("score", pa.float64()), ("reason_movie_id", pa.int32()),
-                        ("reason_rating", pa.float64())])
-    if cfg.model_name is None or _engine(con, config) == "sql":  # var engine auto chose SQL: it scores
+    schema = BATCH_RECOMMENDATIONS_SCHEMA
+    if cfg.model_name is None:
         return schema.empty_table()
     global_mean = float(con.execute(f"select global_mean from {_source(config)}").fetchone()[0] or 0.0)
     movie_table = con.execute(
@@ -1152,9 +1159,8 @@ def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factor
     factor rows, one GEMM per block of movies against the eligible ones (at least
     `similar_movies_min_ratings` ratings in `movies`, i.e. dim_movies), self excluded, `top_k_rows`."""
     cfg = ServingConfig.read(con, _source(config))
-    schema = pa.schema([("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()),
-                        ("similar_movie_id", pa.int32()), ("similarity", pa.float64())])
-    if cfg.model_name is None or _engine(con, config) == "sql":  # var engine auto chose SQL: it scores
+    schema = BATCH_SIMILAR_SCHEMA
+    if cfg.model_name is None:
         return schema.empty_table()
     table = con.execute(f"""
         select factors.movie_id, factors.factors, coalesce(movies.rating_count, 0) as rating_count
