@@ -27,7 +27,7 @@ $(SAMPLE_DIR)/.done: $(VENV)/.installed
 	$(BIN)/movierec generate --size $(SAMPLE) --out $(SAMPLE_DIR)
 	@touch $@
 
-sample: $(SAMPLE_DIR)/.done  ## generate the built-in sample (SAMPLE=tiny|demo|full, default demo)
+sample: $(SAMPLE_DIR)/.done  ## generate the built-in sample (SAMPLE=tiny|demo|medium|full, default demo)
 
 ingest: sample  ## load the sample into the warehouse (DATA=folder to load real files instead)
 	$(BIN)/movierec ingest $(or $(DATA),$(SAMPLE_DIR))
@@ -47,7 +47,7 @@ test: setup  ## run the whole test suite
 test-fast: setup  ## the tests that take under a few seconds each
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models and peers; sample vs MovieLens)
+bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models and peers; sample vs MovieLens; the medium build)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-bench.txt
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_marts.py
@@ -56,6 +56,7 @@ bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, 
 	$(BIN)/python benchmarks/bench_sample_realism.py
 	$(BIN)/python benchmarks/bench_mf_full.py
 	$(BIN)/python benchmarks/bench_serving.py
+	$(BIN)/python benchmarks/bench_full_build.py --size medium
 
 lock:  ## refreeze requirements.txt from requirements.in in a scratch venv
 	rm -rf /tmp/movierec-lock && $(PYTHON) -m venv /tmp/movierec-lock

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{#- A view: int_ratings_train and int_ratings_test are the tables, so the 100M rows are written once. -#}
 -- depends_on: {{ ref('stg_ingest__probe') }}
 -- depends_on: {{ ref('stg_ingest__splits') }}
 {%- set strategy = split_strategy() %}

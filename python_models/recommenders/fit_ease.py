@@ -7,5 +7,5 @@ from movierec.models.export import fit_and_export
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
-    recommender = EASE(reg=float(meta["ease_reg"]))
+    recommender = EASE(reg=float(meta["ease_reg"]), verbose=True)
     return fit_and_export(recommender, dbt.ref("int_ratings_train"), dbt.ref("int_ratings_test"), meta)

@@ -2,14 +2,18 @@
 
 Enabled when var `recommendations_engine` is `python` (the full Netflix size: 480K users x 17,770
 movies is 8.5 billion scores, too many for a SQL cross join). The math and its rules are
-movierec.serving.batch_user_recommendations; the settings come from serving_config.
+movierec.serving.batch_user_recommendations; the settings come from serving_config. With var
+`recommendations_engine: auto` (the default) it returns no rows when serving_config chose SQL
+for this data's size (SQL scores user_recommendations then).
 """
 
-from movierec.serving import batch_user_recommendations
+from movierec.serving import BATCH_RECOMMENDATIONS_SCHEMA, batch_user_recommendations, serving_engine
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    if serving_engine(session, dbt.ref("serving_config")) == "sql":
+        return BATCH_RECOMMENDATIONS_SCHEMA.empty_table()
     return batch_user_recommendations(
         session,
         config=dbt.ref("serving_config"),

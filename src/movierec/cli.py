@@ -176,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(combined_data_*.txt, movie_titles.csv, probe.txt), plus movie_genres.csv: the genres it "
         "planted (not a Netflix Prize file; loaded as optional metadata, read by no model).",
     )
-    gen.add_argument("--size", choices=["tiny", "demo", "full"], default="demo",
-                     help="tiny: seconds, for tests; demo: about 1M ratings (default); full: the Netflix shape, 100M ratings")
+    gen.add_argument("--size", choices=["tiny", "demo", "medium", "full"], default="demo",
+                     help="tiny: seconds, for tests; demo: about 1M ratings (default); medium: a tenth of the "
+                     "Netflix Prize, 10M ratings over all 17,770 movies; full: the Netflix shape, 100M ratings")
     gen.add_argument("--out", required=True, help="folder to write into (created if missing)")
     gen.add_argument("--seed", type=int, default=20061002, help="random seed; the same seed gives byte-identical files")
     gen.set_defaults(func=_cmd_generate)

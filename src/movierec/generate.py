@@ -79,6 +79,9 @@ SIZES: dict[str, SampleShape] = {
     "tiny": SampleShape(n_users=1_000, n_movies=250, n_ratings=30_000),
     # the CLI default: about 1M ratings
     "demo": SampleShape(n_users=10_000, n_movies=4_000, n_ratings=1_000_000),
+    # a tenth of the Netflix Prize: a tenth of the users but all 17,770 movies, so that the
+    # item-side costs (EASE's movie x movie Gram, item kNN, movie factors) are those of full size
+    "medium": SampleShape(n_users=48_019, n_movies=17_770, n_ratings=10_048_051),
     # exactly the Netflix Prize training data's shape
     "full": SampleShape(n_users=480_189, n_movies=17_770, n_ratings=100_480_507),
 }

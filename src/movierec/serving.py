@@ -1041,6 +1041,20 @@ def search_movies(text: str, limit: int = 20, warehouse=None) -> list[Movie]:
 
 # --- the batch path (python engine of the serving marts) -----------------------------------------
 
+BATCH_RECOMMENDATIONS_SCHEMA = pa.schema([
+    ("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()), ("movie_id", pa.int32()),
+    ("score", pa.float64()), ("reason_movie_id", pa.int32()), ("reason_rating", pa.float64())])
+BATCH_SIMILAR_SCHEMA = pa.schema([
+    ("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()), ("similar_movie_id", pa.int32()),
+    ("similarity", pa.float64())])
+
+
+def serving_engine(con: duckdb.DuckDBPyConnection, config) -> str:
+    """serving_config's recommendations_engine: sql or python (var `auto` resolved by the data's
+    size). The batch dbt models return no rows when it is sql: SQL scores the serving marts."""
+    return str(con.execute(f"select recommendations_engine from {_source(config)}").fetchone()[0])
+
+
 def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_factors, movie_factors, user_ratings,
                                block_users: int = 1024, progress: bool = True) -> pa.Table:
     """Top-k and reasons for every user the serving model scores, as user_recommendations' model rows
@@ -1056,9 +1070,7 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
     size), every scored user's factors (4k bytes each) and the movie factors.
     """
     cfg = ServingConfig.read(con, _source(config))
-    schema = pa.schema([("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()),
-                        ("movie_id", pa.int32()), ("score", pa.float64()), ("reason_movie_id", pa.int32()),
-                        ("reason_rating", pa.float64())])
+    schema = BATCH_RECOMMENDATIONS_SCHEMA
     if cfg.model_name is None:
         return schema.empty_table()
     global_mean = float(con.execute(f"select global_mean from {_source(config)}").fetchone()[0] or 0.0)
@@ -1152,8 +1164,7 @@ def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factor
     factor rows, one GEMM per block of movies against the eligible ones (at least
     `similar_movies_min_ratings` ratings in `movies`, i.e. dim_movies), self excluded, `top_k_rows`."""
     cfg = ServingConfig.read(con, _source(config))
-    schema = pa.schema([("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()),
-                        ("similar_movie_id", pa.int32()), ("similarity", pa.float64())])
+    schema = BATCH_SIMILAR_SCHEMA
     if cfg.model_name is None:
         return schema.empty_table()
     table = con.execute(f"""

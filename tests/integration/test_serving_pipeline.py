@@ -52,9 +52,24 @@ def built(tmp_path_factory):
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table python_recommendations as select * from user_recommendations")
         con.execute("create table python_similar as select * from similar_movies")
+    # engine auto with a zero pair budget must choose python, and read the batch tables
+    dbt(["run", "--select", *SERVING, "--vars",
+         serving_vars("auto")[:-1] + ", recommendations_sql_max_pairs: 0}"], warehouse, tmp)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table auto_engine as select recommendations_engine from serving_config")
+        con.execute("create table auto_recommendations as select * from user_recommendations")
+        con.execute("create table auto_similar as select * from similar_movies")
     dbt(["build", "--select", *SERVING, "assert_no_rated_movie_is_recommended", "assert_serving_ranks_have_no_gaps",
          "assert_similar_movies_meet_min_support", "--vars", serving_vars("sql")], warehouse, tmp)
     return warehouse
+
+
+def test_engine_auto_above_the_pair_budget_scores_in_python_with_the_same_rows(built):
+    assert query(built, "select * from auto_engine") == [("python",)]
+    for auto, python in (("auto_recommendations", "python_recommendations"), ("auto_similar", "python_similar")):
+        assert query(built, f"select count(*) from {auto}")[0][0] > 0
+        assert query(built, f"select count(*) from (select * from {auto} except all select * from {python})") == [(0,)]
+        assert query(built, f"select count(*) from (select * from {python} except all select * from {auto})") == [(0,)]
 
 
 def test_the_requested_model_serves_and_every_user_gets_a_list(built):

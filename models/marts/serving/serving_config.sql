@@ -16,8 +16,12 @@
         {{ exceptions.raise_compiler_error(name ~ " must be a whole number >= " ~ minimum ~ ", got " ~ value) }}
     {%- endif -%}
 {%- endfor -%}
-{%- if engine not in ['sql', 'python'] -%}
-    {{ exceptions.raise_compiler_error("recommendations_engine must be sql or python, got " ~ engine) }}
+{%- if engine not in ['sql', 'python', 'auto'] -%}
+    {{ exceptions.raise_compiler_error("recommendations_engine must be sql, python or auto, got " ~ engine) }}
+{%- endif -%}
+{%- set max_sql_pairs = var('recommendations_sql_max_pairs', 100000000) -%}
+{%- if max_sql_pairs is not number or max_sql_pairs < 0 -%}
+    {{ exceptions.raise_compiler_error("recommendations_sql_max_pairs must be a number >= 0, got " ~ max_sql_pairs) }}
 {%- endif -%}
 {%- if var('reason_min_rating') is not number -%}
     {{ exceptions.raise_compiler_error("reason_min_rating must be a number, got " ~ var('reason_min_rating')) }}
@@ -35,6 +39,14 @@ runs as (
 
 ratings as (
     select rating from {{ ref('fct_ratings') }}
+),
+
+users as (
+    select user_id from {{ ref('dim_users') }}
+),
+
+movies as (
+    select movie_id from {{ ref('dim_movies') }}
 ),
 
 fitted_models as (
@@ -75,10 +87,30 @@ rating_scale as (
     from ratings
 ),
 
+-- var recommendations_engine = auto: SQL while users x movies stays within
+-- var recommendations_sql_max_pairs (the SQL engine's memory grows with the pairs), else python
+catalog as (
+    select
+        (select count(*) from users) * (select count(*) from movies) as user_movie_pairs
+),
+
+engine as (
+    select
+        {%- if engine == 'auto' %}
+        case
+            when user_movie_pairs <= {{ max_sql_pairs }} then 'sql'
+            else 'python'
+        end as recommendations_engine
+        {%- else %}
+        {{ dbt.string_literal(engine) }} as recommendations_engine
+        {%- endif %}
+    from catalog
+),
+
 settings as (
     select
         {{ dbt.string_literal(requested) }} as requested_model_name,
-        {{ dbt.string_literal(engine) }} as recommendations_engine,
+        (select recommendations_engine from engine) as recommendations_engine,
         {{ var('recommendations_k') }} as recommendations_k,
         {{ var('recommendations_min_user_ratings') }} as recommendations_min_user_ratings,
         {{ var('similar_movies_k') }} as similar_movies_k,

@@ -11,7 +11,7 @@
     var `recommendations_engine`: `sql` compares every pair here; `python` reads the lists from
     python_models/serving/batch_similar_movies.py (one BLAS product per block of movies).
 -#}
-{%- set engine = var('recommendations_engine') -%}
+{%- set engine = serving_engine('batch_similar_movies') -%}
 {%- set k = var('similar_movies_k') | int -%}
 
 with

@@ -20,7 +20,7 @@
     size, 480K x 17,770, in about 2 minutes). Fallback rows and reason texts are made here
     either way, and both engines give the same rows (tests/integration/test_serving_pipeline.py).
 -#}
-{%- set engine = var('recommendations_engine') -%}
+{%- set engine = serving_engine('batch_user_recommendations') -%}
 {%- set k = var('recommendations_k') | int -%}
 
 with

@@ -151,9 +151,15 @@ class FactorModel(Recommender):
         self.rating_min = float(train.rating.min())
         self.rating_max = float(train.rating.max())
 
-    def predict(self, user_id, movie_id, chunk: int = 1 << 20) -> np.ndarray:
+    def _chunk(self) -> int:
+        """Pairs predicted at once: about 2^26 gathered factors (256 MB of float32 per side), so a
+        model with k x samples columns (Bayesian MF) gathers no more than a k = 64 model."""
+        return max(4096, (1 << 26) // max(self.k, 1))
+
+    def predict(self, user_id, movie_id, chunk: int | None = None) -> np.ndarray:
         """Predicted ratings, `chunk` pairs at a time (100M pairs never gather 100M x k factors)."""
         assert self.train is not None, "fit first"
+        chunk = chunk or self._chunk()
         user_id, movie_id = np.asarray(user_id), np.asarray(movie_id)
         pred = np.empty(len(user_id), dtype=np.float64)
         for start in range(0, len(user_id), chunk):
@@ -162,7 +168,8 @@ class FactorModel(Recommender):
                                                    self.train.movie_index(movie_id[start:stop]))
         return self._clip(pred)
 
-    def _train_rmse(self, train: Ratings, chunk: int = 1 << 20) -> float:
+    def _train_rmse(self, train: Ratings, chunk: int | None = None) -> float:
+        chunk = chunk or self._chunk()
         pred = np.empty(len(train), dtype=np.float64)
         for start in range(0, len(train), chunk):
             stop = start + chunk

@@ -6,6 +6,9 @@ user index `u`), so models can answer in ids and unknown ids get a defined index
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -43,6 +46,20 @@ class Ratings:
         return cls(user.astype(np.int32), movie.astype(np.int32), np.asarray(rating, dtype=np.float64), uids, mids)
 
     @classmethod
+    def from_indexed(cls, user, movie, rating, user_ids, movie_ids) -> "Ratings":
+        """From indices already computed (by SQL: int_ratings_train's user_index and movie_index,
+        dense ranks of the sorted ids), checked but not recomputed: no sort of the ratings."""
+        user = np.ascontiguousarray(user, dtype=np.int32)
+        movie = np.ascontiguousarray(movie, dtype=np.int32)
+        user_ids, movie_ids = np.asarray(user_ids), np.asarray(movie_ids)
+        for name, index, ids in (("user", user, user_ids), ("movie", movie, movie_ids)):
+            if len(ids) and not (np.diff(ids) > 0).all():
+                raise ValueError(f"{name}_ids must be sorted and unique")
+            if len(index) and (index.min() < 0 or index.max() >= len(ids)):
+                raise ValueError(f"{name} indices outside 0..{len(ids) - 1}")
+        return cls(user, movie, np.asarray(rating, dtype=np.float64), user_ids, movie_ids)
+
+    @classmethod
     def from_arrow(cls, table: pa.Table, user_ids=None, movie_ids=None) -> "Ratings":
         """From a table with columns user_id, movie_id, rating (e.g. `dbt.ref(...).arrow()`)."""
         if hasattr(table, "read_all"):  # a RecordBatchReader
@@ -71,9 +88,15 @@ class Ratings:
         return float(self.rating.mean())
 
     def csr(self, values: np.ndarray | None = None) -> sp.csr_matrix:
-        """Users x movies sparse matrix of the ratings (or of `values` aligned with them)."""
-        data = self.rating if values is None else values
-        return sp.csr_matrix((data, (self.user, self.movie)), shape=(self.n_users, self.n_movies))
+        """Users x movies sparse matrix of the ratings (or of `values` aligned with them). The
+        matrix of the ratings themselves is built once and shared: treat it as read-only."""
+        if values is None:
+            return self._rating_csr
+        return sp.csr_matrix((values, (self.user, self.movie)), shape=(self.n_users, self.n_movies))
+
+    @cached_property
+    def _rating_csr(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.rating, (self.user, self.movie)), shape=(self.n_users, self.n_movies))
 
     def user_index(self, user_id) -> np.ndarray:
         """Index of each id, -1 where unknown."""
@@ -81,6 +104,46 @@ class Ratings:
 
     def movie_index(self, movie_id) -> np.ndarray:
         return _index_of(self.movie_ids, np.asarray(movie_id))
+
+
+def training_ratings(relation) -> Ratings:
+    """The training ratings of a DuckDB relation with columns user_id, movie_id, rating, user_index
+    and movie_index (int_ratings_train), loaded once per process and shared.
+
+    dbt runs every Python model in its own process, two at a time with threads 2: the first fit
+    to ask loads the ratings and the others wait for it and reuse the same arrays (read-only), so
+    100M ratings are read from DuckDB once per build, not once per model. The cache is keyed by
+    the content (row count and an order-independent hash of every row, one scan in DuckDB), so a
+    rebuilt table is never answered from a stale copy; it holds one training set at a time.
+    """
+    key = relation.aggregate(
+        "count(*), bit_xor(hash(user_id, movie_id, rating, user_index, movie_index))").fetchone()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is None:
+            _CACHE.clear()
+            started = time.perf_counter()
+            cached = _load_indexed(relation)
+            _CACHE[key] = cached
+            print(f"training ratings: loaded {len(cached):,} ratings of {cached.n_users:,} users and "
+                  f"{cached.n_movies:,} movies in {time.perf_counter() - started:.1f} s (shared by every fit)",
+                  file=sys.stderr, flush=True)
+    return cached
+
+
+_CACHE: dict[tuple, Ratings] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _load_indexed(relation) -> Ratings:
+    columns = relation.select("user_index, movie_index, rating").fetchnumpy()
+    user_ids = relation.aggregate("user_index, min(user_id) as user_id", "user_index").order("user_index").fetchnumpy()
+    movie_ids = relation.aggregate("movie_index, min(movie_id) as movie_id", "movie_index").order("movie_index").fetchnumpy()
+    for side, ids in (("user", user_ids), ("movie", movie_ids)):
+        if not np.array_equal(ids[f"{side}_index"], np.arange(len(ids[f"{side}_index"]))):
+            raise ValueError(f"{side}_index of the training ratings is not a dense rank 0..n-1")
+    return Ratings.from_indexed(columns["user_index"], columns["movie_index"], columns["rating"],
+                                user_ids["user_id"], movie_ids["movie_id"])
 
 
 def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:

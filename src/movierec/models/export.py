@@ -25,7 +25,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from movierec.models.base import FactorModel, Recommender
-from movierec.models.data import Ratings
+from movierec.models.data import Ratings, training_ratings
 
 
 def artifact_schema(k: int) -> pa.Schema:
@@ -134,27 +134,38 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
     """What every `fit_<model>` dbt Python model does: fit on the training ratings, then export
     predictions for the test ratings and top-k lists, as the artifact table.
 
-    `train` and `test` are relations or Arrow tables with user_id, movie_id, rating; `meta` is
+    `train` is a `Ratings`, int_ratings_train's relation (loaded once per process and shared, see
+    `movierec.models.data.training_ratings`) or any relation or Arrow table with user_id, movie_id,
+    rating; `test` a relation or Arrow table with those columns; `meta` is
     the model's meta config (from vars): factors, top_k, eval_max_users. Models that take
-    context (`uses_context`: dates, implicit pairs) get the training dates (`rated_on` of
-    `train`), the pairs of `implicit` (a relation or table of user_id, movie_id: which pairs
-    exist, never their ratings) and the test dates when predicting.
+    context (`uses_context`: dates, implicit pairs) read `train` as a table with its `rated_on`
+    (not the shared copy, which has no dates), get the pairs of `implicit` (a relation or table of
+    user_id, movie_id: which pairs exist, never their ratings) and the test dates when predicting.
     """
     meta = meta or {}
-    train_table, test_table = _arrow(train), _arrow(test)
+    uses_context = getattr(recommender, "uses_context", False)
+    if uses_context:
+        train_table = _arrow(train)
+        train_ratings = Ratings.from_arrow(train_table)
+    elif isinstance(train, Ratings):
+        train_ratings = train
+    elif _is_indexed_relation(train):
+        train_ratings = training_ratings(train)
+    else:
+        train_ratings = Ratings.from_arrow(_arrow(train))
+    test_table = _arrow(test)
     max_users = meta.get("eval_max_users")
     # dbt runs several Python models at once in one process: BLAS pools of several threads each
     # would oversubscribe the cores (measured: 10x slower iALS on 2 cores), so one thread each.
     with threadpool_limits(limits=int(meta.get("blas_threads", 1)), user_api="blas"):
-        if getattr(recommender, "uses_context", False):
+        if uses_context:
             pairs = None
             if implicit is not None:
                 pairs_table = _arrow(implicit)
                 pairs = (pairs_table.column("user_id").to_numpy(), pairs_table.column("movie_id").to_numpy())
-            recommender.fit(Ratings.from_arrow(train_table), rated_on=train_table.column("rated_on").to_numpy(),
-                            implicit=pairs)
+            recommender.fit(train_ratings, rated_on=train_table.column("rated_on").to_numpy(), implicit=pairs)
         else:
-            recommender.fit(Ratings.from_arrow(train_table))
+            recommender.fit(train_ratings)
         return export_artifacts(
             recommender,
             test_table,
@@ -162,6 +173,11 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
             top_k=int(meta.get("top_k", 10)),
             eval_max_users=None if max_users in (None, "", "None") else int(max_users),
         )
+
+
+def _is_indexed_relation(train) -> bool:
+    """A DuckDB relation carrying SQL-computed indices (int_ratings_train), not an Arrow table."""
+    return hasattr(train, "aggregate") and {"user_index", "movie_index"} <= set(getattr(train, "columns", []))
 
 
 def _arrow(relation) -> pa.Table:

@@ -31,9 +31,10 @@ Memory: the similarity matrix is dense float32, computed in column blocks (plus 
 `block_memory_mb` of temporaries).
 
 - `ItemKNN`: n_movies^2 * 4 bytes. The 17,770 Netflix movies need 17,770^2 * 4 B = 1.26 GB
-  (2.5 GB in float64), which fits the default 4 GB cap but takes long to compute (the products
-  cost sum over users of n_u^2, about 1e11 multiply-adds each for the full data); a subset is
-  the practical choice.
+  (2.5 GB in float64), which fits the default 4 GB cap. Time: the products cost sum over users
+  of n_u^2 co-rating pairs each (over 1e10 for the full data), so above `max_similarity_pairs`
+  (movierec.models.scale.KNN_PAIR_BUDGET) the similarities are estimated from a fixed hash
+  sample of users that fits it (logged), every movie kept; predictions use every rating.
 - `UserKNN`: n_users^2 * 4 bytes. 480,189 Netflix users would need 922 GB: impossible; fit on
   the subset of users the dbt vars `subset_user_fraction` / `subset_min_ratings_per_user` select
   (about 30,000 users fit in 3.6 GB).
@@ -57,6 +58,7 @@ import scipy.sparse as sp
 from movierec.models.base import Recommender
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
+from movierec.models.scale import KNN_PAIR_BUDGET, similarity_users
 
 SUBSET_VARS = {
     "movie": "subset_top_n_movies (keep the most-rated movies)",
@@ -79,7 +81,7 @@ class _BaselineKNN(Recommender):
 
     def __init__(self, k: int = 40, shrinkage: float = 100.0, min_k: int = 1, reg_user: float = 15.0,
                  reg_movie: float = 10.0, max_memory_gb: float = 4.0, block_memory_mb: float = 256.0,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, max_similarity_pairs: float = KNN_PAIR_BUDGET) -> None:
         super().__init__()
         if k < 1:
             raise ValueError("k must be at least 1")
@@ -93,6 +95,7 @@ class _BaselineKNN(Recommender):
         self.max_memory_gb = float(max_memory_gb)
         self.block_memory_mb = float(block_memory_mb)
         self.verbose = bool(verbose)
+        self.max_similarity_pairs = float(max_similarity_pairs)  # item-based only (movierec.models.scale)
         self.baseline: BiasBaseline | None = None
         self.similarity = np.zeros((0, 0), dtype=np.float32)
         self.residuals: sp.csr_matrix | None = None  # users x movies, e_ui at the observed entries
@@ -110,8 +113,14 @@ class _BaselineKNN(Recommender):
         self.residuals = train.csr(residual)
         pattern = train.csr(np.ones(len(train)))
         if self.entity == "movie":  # similarity between movies; a user's history is a row
-            self.similarity = residual_similarity(self.residuals, pattern, self.shrinkage, self.block_memory_mb,
-                                                  self.verbose)
+            sample = similarity_users(np.diff(self.residuals.indptr), self.max_similarity_pairs)
+            if sample is None:
+                self.similarity = residual_similarity(self.residuals, pattern, self.shrinkage, self.block_memory_mb,
+                                                      self.verbose)
+            else:  # overlaps in the sample stand for overlap / (sampled share of ratings) in the data
+                share = pattern[sample].nnz / pattern.nnz
+                self.similarity = residual_similarity(self.residuals[sample], pattern[sample], self.shrinkage,
+                                                      self.block_memory_mb, self.verbose, overlap_scale=1 / share)
             self._histories = self.residuals
         else:                       # similarity between users; a movie's raters are a column
             self.similarity = residual_similarity(self.residuals.T.tocsr(), pattern.T.tocsr(), self.shrinkage,
@@ -232,13 +241,15 @@ def neighbour_average(sims: np.ndarray, residuals: np.ndarray, k: int, min_k: in
 
 
 def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrinkage: float,
-                        block_memory_mb: float = 256.0, verbose: bool = False) -> np.ndarray:
+                        block_memory_mb: float = 256.0, verbose: bool = False,
+                        overlap_scale: float = 1.0) -> np.ndarray:
     """Shrunk cosine of residuals over co-observed rows between the columns of `residuals`.
 
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
     entries. Returns the dense float32 columns x columns matrix s (module docstring formula) with
     a zero diagonal. Columns are processed in blocks so that the temporaries stay near
-    `block_memory_mb`; `verbose` logs each block on stderr.
+    `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
+    overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """
     started = time.perf_counter()
     n = residuals.shape[1]
@@ -256,7 +267,9 @@ def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrink
         squares_col = (b_t @ e2[:, cols]).toarray()  # sum of e_uj^2 over users who also rated i
         denominator = np.sqrt(squares_row * squares_col)
         block = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
-        block *= overlap / (overlap + shrinkage) if shrinkage > 0 else 1.0
+        if shrinkage > 0:
+            overlap *= overlap_scale
+            block *= overlap / (overlap + shrinkage)
         sim[:, cols] = block
         if verbose:
             elapsed = time.perf_counter() - started

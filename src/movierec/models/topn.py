@@ -62,21 +62,28 @@ class EASE(Recommender):
 
     Assumes a user's next movies are a linear function of all the movies they have seen (no
     user parameters: a score needs only the user's history and B).
-    Memory: X^T X and its inverse are dense n_movies^2 float64 (B is kept in float32), so the
-    peak is about 16 * n_movies^2 bytes: 45 MB for ml-100k's 1,682 movies, 5.1 GB for Netflix's
-    17,770 (above the default `max_memory_gb` of 4: raise it, or keep the most-rated movies with
-    the dbt var subset_top_n_movies). Time is one n_movies^3 inversion (minutes at 17,770 on two
-    cores). Raises `MemoryError` before allocating when the peak would exceed `max_memory_gb`.
+    Memory: X^T X is accumulated into one dense n_movies^2 float64 array (in blocks of movies,
+    never as a sparse product of the whole matrix), inverted in place by Cholesky (X^T X + reg I
+    is symmetric positive definite: half the work of a general inverse and no second matrix),
+    and B is kept in float32, so the peak is about 12 * n_movies^2 bytes: 34 MB for ml-100k's
+    1,682 movies, 3.8 GB for Netflix's 17,770. Raises `MemoryError` before allocating when the
+    peak would exceed `max_memory_gb` (then fit on fewer movies, dbt var subset_top_n_movies).
+    Time: the Gram matrix costs sum over users of (movies rated)^2; above `max_gram_pairs`
+    (default movierec.models.scale.EASE_PAIR_BUDGET) it is estimated from a fixed hash sample of
+    users (logged), scaled by their share of the ratings; the inverse is n_movies^3 flops of BLAS.
     """
 
     name = "ease"
 
-    def __init__(self, reg: float = 500.0, max_memory_gb: float = 4.0) -> None:
+    def __init__(self, reg: float = 500.0, max_memory_gb: float = 6.0, verbose: bool = False,
+                 max_gram_pairs: float | None = None) -> None:
         super().__init__()
         if reg <= 0:
             raise ValueError("reg must be positive")
         self.reg = float(reg)
         self.max_memory_gb = float(max_memory_gb)
+        self.verbose = verbose
+        self.max_gram_pairs = max_gram_pairs  # None: movierec.models.scale.EASE_PAIR_BUDGET
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self._seen = None
 
@@ -84,24 +91,69 @@ class EASE(Recommender):
         return {"reg": self.reg}
 
     def _fit(self, train: Ratings) -> None:
+        from scipy.linalg import lapack
+
         n = train.n_movies
-        need_gb = 16 * n * n / 1e9
+        need_gb = 12 * n * n / 1e9
         if need_gb > self.max_memory_gb:
             raise MemoryError(
                 f"EASE needs about {need_gb:,.1f} GB for {n:,} movies, more than max_memory_gb="
                 f"{self.max_memory_gb:g}; fit on fewer movies (dbt var subset_top_n_movies) or raise the cap")
-        x = train.csr(np.ones(len(train)))
+        started = time.perf_counter()
+        from movierec.models.scale import EASE_PAIR_BUDGET, similarity_users
+
+        x = train.csr(np.ones(len(train), dtype=np.float32))
         self._seen = x
-        gram = (x.T @ x).toarray()  # float64
-        gram[np.diag_indices(n)] += self.reg
-        p = np.linalg.inv(gram)
-        del gram
-        p /= -np.diag(p)[None, :]
-        np.fill_diagonal(p, 0.0)
-        self.weights = p.astype(np.float32)
+        budget = EASE_PAIR_BUDGET if self.max_gram_pairs is None else self.max_gram_pairs
+        sample = similarity_users(np.diff(x.indptr), budget, model="ease", what="Gram matrix X^T X")
+        if sample is None:
+            p = gram_matrix(x)
+        else:  # a hash sample of users: X^T X estimated as (its Gram) / (its share of the ratings)
+            sampled = x[sample]
+            p = gram_matrix(sampled)
+            p *= len(train) / sampled.nnz
+        p[np.diag_indices(n)] += self.reg
+        gram_seconds = time.perf_counter() - started
+        # P = (X^T X + reg I)^-1 from the Cholesky factor, in place (upper triangle; the array
+        # is C-ordered, so LAPACK's column-major "lower" is our upper: read the transpose).
+        p, info = lapack.dpotrf(p.T, lower=True, overwrite_a=True, clean=False)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"EASE: X^T X + reg I is not positive definite (dpotrf info {info})")
+        p, info = lapack.dpotri(p, lower=True, overwrite_c=True)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"EASE: inverse failed (dpotri info {info})")
+        p = p.T  # C-ordered again; only the upper triangle (i <= j) holds P
+        weights = np.empty((n, n), dtype=np.float32)
+        diag = p.diagonal().copy()
+        for start in range(0, n, 1024):  # mirror the triangle and scale, a block of rows at a time
+            stop = min(start + 1024, n)
+            block = np.triu(p[start:stop], k=start)  # rows start..stop, columns j >= i
+            lower = np.tril(p[:, start:stop].T, k=start - 1)  # P_ij = P_ji for j < i
+            weights[start:stop] = (block + lower) / -diag[None, :]
+        del p
+        np.fill_diagonal(weights, 0.0)
+        self.weights = weights
+        if self.verbose:
+            print(f"ease: {n:,} movies, Gram {gram_seconds:.1f} s, inverse and weights "
+                  f"{time.perf_counter() - started - gram_seconds:.1f} s", file=sys.stderr, flush=True)
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray(self._seen[np.asarray(user_index)] @ self.weights)
+
+
+def gram_matrix(x, block: int = 2048) -> np.ndarray:
+    """X^T X of a sparse users x movies matrix as a dense float64 array, a block of movie columns
+    at a time: each sparse product holds only n_movies x `block` results."""
+    import scipy.sparse as sp
+
+    n = x.shape[1]
+    xt = sp.csr_matrix(x.T)
+    xc = sp.csc_matrix(x)
+    gram = np.empty((n, n), dtype=np.float64)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        gram[:, start:stop] = (xt @ xc[:, start:stop]).toarray()
+    return gram
 
 
 class ImplicitALS(FactorModel):

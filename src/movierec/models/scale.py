@@ -1,0 +1,67 @@
+"""Settings that follow the size of the training data, decided from the data and logged.
+
+Someone who points the project at the full Netflix Prize data should not need to know which
+settings stop fitting the build's time budget at 100M ratings. Each rule here takes the
+configured value and the data's shape and returns the value to use. When it changes anything it
+says so on stderr (dbt shows it in the build's output), and the fit's hyperparameters in
+model_runs record the value used.
+
+The budgets are the work one fit may do in the 15-minute full build (issue 11) on 2 cores:
+
+- `BPMF_RATING_SWEEPS`: Bayesian MF visits every training rating once per Gibbs sweep (burn-in
+  and kept samples alike), so its cost is ratings x sweeps.
+- `KNN_PAIR_BUDGET`: item kNN's similarities cost sum over users of (movies rated)^2 co-rating
+  pairs, four sparse products of them; above the budget they are estimated from a fixed hash
+  sample of users (all movies stay, the shrinkage counts scaled back to the whole data).
+- `EASE_PAIR_BUDGET`: EASE's Gram matrix X^T X costs the same co-rating pairs (measured on the
+  medium sample, 9.9M ratings, on a busy machine: Gram 403 s, then 645 s for the Cholesky
+  inverse of 17,770 movies, which does not grow with the ratings); above the budget it is
+  estimated from a hash sample of users and scaled back by the share of ratings they hold.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
+BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
+KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
+EASE_PAIR_BUDGET = 5.0e9    # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
+
+
+def log(message: str) -> None:
+    print(f"[size rule] {message}", file=sys.stderr, flush=True)
+
+
+def bayesian_mf_samples(samples: int, burn_in: int, n_ratings: int) -> int:
+    """The kept Gibbs samples Bayesian MF can afford: at most `samples`, and (burn_in + samples)
+    sweeps of `n_ratings` within BPMF_RATING_SWEEPS, but never fewer than BPMF_MIN_SAMPLES."""
+    affordable = int(BPMF_RATING_SWEEPS // max(n_ratings, 1)) - burn_in
+    chosen = max(min(samples, affordable), min(samples, BPMF_MIN_SAMPLES))
+    if chosen != samples:
+        log(f"bayesian_mf: {n_ratings:,} training ratings: {chosen} Gibbs samples instead of "
+            f"var bpmf_samples={samples} ({burn_in} burn-in sweeps; budget {BPMF_RATING_SWEEPS:.2g} "
+            f"rating-sweeps)")
+    return chosen
+
+
+def similarity_users(user_counts: np.ndarray, budget: float = KNN_PAIR_BUDGET,
+                     model: str = "item_knn", what: str = "similarities") -> np.ndarray | None:
+    """The users (indices) whose ratings item kNN computes similarities on (EASE: its Gram
+    matrix), or None for all.
+
+    All users while sum(n_u^2) fits `budget`; else the longest prefix of users in a fixed hash
+    order (the same for the same ids on any machine) that fits it. Logged when it cuts."""
+    counts = np.asarray(user_counts, dtype=np.float64)
+    work = float(np.dot(counts, counts))
+    if work <= budget:
+        return None
+    index = np.arange(len(counts), dtype=np.uint64)
+    order = np.argsort((index * np.uint64(2654435761)) % np.uint64(2**32), kind="stable")
+    keep = order[np.cumsum(counts[order] ** 2) <= budget]
+    log(f"{model}: {what} from {len(keep):,} of {len(counts):,} users "
+        f"({counts[keep].sum() / counts.sum():.0%} of the ratings): {work:.2g} co-rating pairs over "
+        f"the budget of {budget:.2g}; predictions still use every rating")
+    return np.sort(keep)
