@@ -90,9 +90,17 @@
     {%- do _check_number(errors, 'bpmf_factors', 1, none, integer=true) -%}
     {%- do _check_number(errors, 'bpmf_samples', 1, none, integer=true) -%}
     {%- do _check_number(errors, 'ease_reg', 0, none, min_open=true) -%}
+    {%- do _check_number(errors, 'prize_factors', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'prize_samples', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'prize_burn_in', 0, none, integer=true) -%}
+    {%- do _check_number(errors, 'prize_time_bins', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'blend_validation_fraction', 0, 1, min_open=true, max_open=true) -%}
+    {%- do _check_number(errors, 'bootstrap_samples', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'min_test_users', 0, none, integer=true) -%}
     {%- do _check_models(errors) -%}
     {#- serving -#}
-    {%- do _check_choice(errors, 'recommendations_engine', ['sql', 'python']) -%}
+    {%- do _check_choice(errors, 'recommendations_engine', ['auto', 'sql', 'python']) -%}
+    {%- do _check_number(errors, 'recommendations_sql_max_pairs', 0, none, integer=true) -%}
     {%- do _check_number(errors, 'recommendations_k', 1, none, integer=true) -%}
     {%- do _check_number(errors, 'recommendations_min_user_ratings', 0, none, integer=true) -%}
     {%- do _check_number(errors, 'similar_movies_k', 1, none, integer=true) -%}
@@ -216,6 +224,20 @@
     {%- endfor -%}
     {%- if value | length == 0 -%}
         {%- do errors.append("recommenders = []: name at least one model") -%}
+    {%- endif -%}
+    {%- set members = var('blend_members', []) -%}
+    {%- if members is string or members is not iterable or members is mapping or members | length == 0 -%}
+        {%- do errors.append("blend_members = " ~ _shown(members) ~ ": must be a non-empty list of rating models, e.g. [bias_baseline, biased_mf]") -%}
+    {%- else -%}
+        {%- for name in members -%}
+            {%- if name not in known -%}
+                {%- do errors.append("blend_members: unknown model " ~ _shown(name) ~ ": known are " ~ known | sort | join(", ")) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set baseline = var('significance_baseline', none) -%}
+    {%- if baseline is not string or not baseline -%}
+        {%- do errors.append("significance_baseline = " ~ _shown(baseline) ~ ": must be a model name, e.g. bias_baseline") -%}
     {%- endif -%}
     {#- serving_model may name any model with factor rows (serving_config falls back when it has none) -#}
     {%- set serving = var('serving_model', none) -%}

@@ -46,7 +46,8 @@ SERVED_ELSEWHERE = {
     "make lab": "tests/integration/test_newcomer_tools.py::test_make_lab_serves_jupyterlab_with_the_warehouse_kernel",
     "make docs": "tests/integration/test_newcomer_tools.py::test_make_docs_generates_and_serves_the_dbt_docs",
     ".venv/bin/dbt docs serve": "tests/integration/test_newcomer_tools.py::test_make_docs_generates_and_serves_the_dbt_docs",
-    "make reports": "needs Node and the DuckDB extension host; tests/integration/test_reports_sql.py runs every report query",
+    "make reports": "make test-reports builds the site (CI runs it) and tests/reports_browser opens every page",
+    "make reports-serve": "tests/unit/test_reports_site.py serves a site and checks the answers",
 }
 
 

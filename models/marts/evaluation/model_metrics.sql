@@ -49,15 +49,17 @@ rating_metrics as (
     group by model_name
 ),
 
+-- Averages in user order: a float sum depends on the order of its terms, and an unordered
+-- aggregate's order depends on thread scheduling, so the same build could differ in the last digit.
 ranking_metrics as (
     unpivot (
         select
             model_name,
-            avg(precision_at_k) as "precision",
-            avg(recall_at_k) as recall,
-            avg(ndcg_at_k) as ndcg,
-            avg(average_precision) as map,
-            avg(is_hit) as hit_rate
+            avg(precision_at_k order by user_id) as "precision",
+            avg(recall_at_k order by user_id) as recall,
+            avg(ndcg_at_k order by user_id) as ndcg,
+            avg(average_precision order by user_id) as map,
+            avg(is_hit order by user_id) as hit_rate
         from user_metrics
         where ndcg_at_k is not null
         group by model_name
