@@ -225,15 +225,10 @@
     {%- if value | length == 0 -%}
         {%- do errors.append("recommenders = []: name at least one model") -%}
     {%- endif -%}
+    {#- blend_members: the rating models the blend fits itself (they need not be in recommenders) -#}
     {%- set members = var('blend_members', []) -%}
-    {%- if members is string or members is not iterable or members is mapping or members | length == 0 -%}
+    {%- if 'blend' in value and (members is string or members is not iterable or members is mapping or members | length == 0) -%}
         {%- do errors.append("blend_members = " ~ _shown(members) ~ ": must be a non-empty list of rating models, e.g. [bias_baseline, biased_mf]") -%}
-    {%- else -%}
-        {%- for name in members -%}
-            {%- if name not in known -%}
-                {%- do errors.append("blend_members: unknown model " ~ _shown(name) ~ ": known are " ~ known | sort | join(", ")) -%}
-            {%- endif -%}
-        {%- endfor -%}
     {%- endif -%}
     {%- set baseline = var('significance_baseline', none) -%}
     {%- if baseline is not string or not baseline -%}
