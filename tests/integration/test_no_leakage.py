@@ -50,7 +50,21 @@ def _key(row: tuple) -> tuple:
     return tuple(value for value in row if not isinstance(value, (float, list, tuple)))
 
 
+def _json(value):
+    """A JSON object or array written as text (model_runs.hyperparameters), parsed; else None."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _close(a, b) -> bool:
+    if _json(a) is not None and _json(b) is not None:  # fitted values recorded in JSON: the blend's weights
+        return _close(_json(a), _json(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float):

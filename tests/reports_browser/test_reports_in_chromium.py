@@ -49,6 +49,7 @@ CHART_TAGS = ("BarChart", "LineChart", "ScatterPlot", "AreaChart", "BubbleChart"
               "FunnelChart", "SankeyDiagram", "BoxPlot", "CalendarHeatmap")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SETTLE_SECONDS = 60  # the longest a page may take to run its queries and draw
+CHANGE_SECONDS = 20  # the longest an input may take to start changing what it filters
 
 # Everything the page shows from its data, to tell whether an input changed it: each table's text
 # and each chart's series (the live ECharts instances Evidence keeps in a window registry).
@@ -197,6 +198,16 @@ class Visit:
             time.sleep(0.25)
         return self.page.evaluate(SNAPSHOT_JS)
 
+    def settle_after_input(self, before: str) -> dict:
+        """After an input changed: wait (up to CHANGE_SECONDS) for the tables or charts to differ
+        from `before`, then until they stop changing. On a busy machine a query may start only
+        after a quiet spell of `settle` has passed, so "quiet" alone cannot mean "done". An input
+        that changes nothing still fails: the content stays equal to `before` until the deadline."""
+        deadline = time.monotonic() + CHANGE_SECONDS
+        while time.monotonic() < deadline and content(self.page.evaluate(SNAPSHOT_JS)) == before:
+            time.sleep(0.25)
+        return self.settle()
+
     def close(self) -> None:
         self.context.close()
 
@@ -281,10 +292,10 @@ def test_page_loads_draws_and_reacts_in_chromium(path, browser, site_url):
             second = options.nth(min(5, options.count() - 1)).inner_text().strip()
             close_options(visit)
             first = choose(visit, dropdown, 0)
-            visit.snapshot = visit.settle()
+            visit.snapshot = visit.settle_after_input(before)
             after_one = content(visit.snapshot)
             search_and_choose(visit, dropdown, second)  # found through the search box, as a visitor would
-            visit.snapshot = visit.settle()
+            visit.snapshot = visit.settle_after_input(after_one)
             if after_one == before:
                 problems.append(f"{name}: picking {first!r} in {dropdown['name']} changed nothing")
             if content(visit.snapshot) == after_one:
@@ -297,7 +308,7 @@ def test_page_loads_draws_and_reacts_in_chromium(path, browser, site_url):
         for dropdown in single:
             before = content(visit.snapshot)
             chosen = choose(visit, dropdown)
-            visit.snapshot = visit.settle()
+            visit.snapshot = visit.settle_after_input(before)
             if content(visit.snapshot) == before:
                 problems.append(f"{name}: choosing {chosen!r} in Dropdown {dropdown['name']} changed no table or chart")
             problems += check_drawn(f"{name} after {dropdown['name']}={chosen!r}", declared, visit.snapshot)
@@ -308,7 +319,7 @@ def test_page_loads_draws_and_reacts_in_chromium(path, browser, site_url):
             for label in labels[1:] + labels[:1]:  # every option, ending back on the first
                 before = content(visit.snapshot)
                 visit.page.get_by_role("group").get_by_role("button", name=label, exact=True).click()
-                visit.snapshot = visit.settle()
+                visit.snapshot = visit.settle_after_input(before)
                 if content(visit.snapshot) == before:
                     problems.append(f"{name}: ButtonGroup {group['name']}={label!r} changed no table or chart")
                 problems += check_drawn(f"{name} after {group['name']}={label!r}", declared, visit.snapshot)
