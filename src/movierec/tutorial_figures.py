@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,16 +204,18 @@ FIGURES: list[Figure] = [
 ]
 
 
-def collect(path=None) -> dict[str, dict[str, str]]:
+def collect(path=None) -> dict[str, dict[str, str | None]]:
     """Every figure read from the warehouse at `path` (read-only): {key: {"text", "what"}}.
-    Raises LookupError naming the figure when its query finds nothing."""
-    figures: dict[str, dict[str, str]] = {}
+    A figure whose query finds nothing (a model not fitted, no genres in the data) has text None."""
+    figures: dict[str, dict[str, str | None]] = {}
     with connect(warehouse_path(path), read_only=True) as con:
+        tables = {name for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
         for figure in FIGURES:
-            row = con.execute(figure.sql).fetchone()
-            if row is None or row[0] is None:
-                raise LookupError(f"figure {figure.key!r} ({figure.what}): no value in the warehouse")
-            figures[figure.key] = {"text": figure.write(row[0]), "what": figure.what}
+            needed = set(re.findall(r"main\.(\w+)", figure.sql))
+            row = con.execute(figure.sql).fetchone() if needed <= tables else None
+            value = None if row is None or row[0] is None else figure.write(row[0])
+            figures[figure.key] = {"text": value, "what": figure.what}
     return figures
 
 
@@ -227,14 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     if not target.exists():
         print(f"tutorial_figures: error: no warehouse at {target}: run make demo first", file=sys.stderr)
         return 1
-    try:
-        figures = collect(target)
-    except LookupError as exc:
-        print(f"tutorial_figures: error: {exc}", file=sys.stderr)
-        return 1
+    figures = collect(target)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=1) + "\n")
     print(f"wrote {len(figures)} figures from {target} to {args.out}")
+    missing = [key for key, figure in figures.items() if figure["text"] is None]
+    if missing:
+        # not an error: on other data (no genres, other models) `make figures` still redraws the
+        # charts; the tutorial's test then names each figure it lacks
+        print(f"tutorial_figures: warning: {len(missing)} figures have no value in this warehouse "
+              f"(not the demo build?): {', '.join(missing)}", file=sys.stderr)
     return 0
 
 

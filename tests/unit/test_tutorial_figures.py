@@ -109,7 +109,7 @@ def test_every_marked_figure_is_the_demo_builds(figures):
     wrong = [f"docs/tutorial.md:{line}: {key}: the demo build has {figures[key]!r}, the text before the marker is "
              f"{before[-40:]!r}"
              for line, before, key in marked_figures(TUTORIAL.read_text())
-             if key in figures and not is_written(before, figures[key])]
+             if key in figures and not (figures[key] and is_written(before, figures[key]))]
     unknown = [f"docs/tutorial.md:{line}: no figure {key!r} in {FIGURES_JSON.name}"
                for line, _, key in marked_figures(TUTORIAL.read_text()) if key not in figures]
     assert not wrong + unknown, "\n".join(wrong + unknown)
