@@ -73,20 +73,25 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: notebooks figures
+.PHONY: notebooks figures tutorial-figures
 
 notebooks: setup  ## execute the notebooks on the warehouse and render them to docs/notebooks/*.html
 	@test -f "$(MOVIEREC_WAREHOUSE)" || { echo "no warehouse at $(MOVIEREC_WAREHOUSE): run make demo first"; exit 1; }
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir docs/notebooks $(NOTEBOOKS)
 
-figures: setup  ## regenerate the README's charts (docs/images/*.png) from the warehouse by running the notebooks
+figures: setup  ## redraw the charts (docs/images/*.png) by running the notebooks, and write the tutorial's figures
 	@test -f "$(MOVIEREC_WAREHOUSE)" || { echo "no warehouse at $(MOVIEREC_WAREHOUSE): run make demo first"; exit 1; }
 	for notebook in $(NOTEBOOKS); do \
 		MOVIEREC_SAVE_FIGURES=$(CURDIR)/docs/images $(BIN)/jupyter nbconvert --to notebook --execute \
 			--ExecutePreprocessor.timeout=600 --stdout $$notebook > /dev/null || exit 1; \
 	done
 	@ls -l docs/images/*.png
+	$(MAKE) --no-print-directory tutorial-figures
+
+tutorial-figures: setup  ## write the figures docs/tutorial.md quotes to docs/images/demo_figures.json, from the warehouse
+	@test -f "$(MOVIEREC_WAREHOUSE)" || { echo "no warehouse at $(MOVIEREC_WAREHOUSE): run make demo first"; exit 1; }
+	$(BIN)/python -m movierec.tutorial_figures --out docs/images/demo_figures.json
 
 # --- Bad input: how fast a wrong file fails, what many rejects cost ----------------------------
 .PHONY: bench-rejects

@@ -46,8 +46,8 @@ SERVED_ELSEWHERE = {
     "make lab": "tests/integration/test_newcomer_tools.py::test_make_lab_serves_jupyterlab_with_the_warehouse_kernel",
     "make docs": "tests/integration/test_newcomer_tools.py::test_make_docs_generates_and_serves_the_dbt_docs",
     ".venv/bin/dbt docs serve": "tests/integration/test_newcomer_tools.py::test_make_docs_generates_and_serves_the_dbt_docs",
-    "make reports": "make test-reports builds the site (CI runs it) and tests/reports_browser opens every page",
-    "make reports-serve": "tests/unit/test_reports_site.py serves a site and checks the answers",
+    "make reports": "needs Node and npm; `make test-reports` (CI) builds the site offline and opens every page in chromium",
+    "make reports-serve": "tests/reports_browser/test_reports_in_chromium.py serves the built site (movierec.reports_site)",
 }
 
 
