@@ -251,15 +251,7 @@ class BayesianMF(_ValidatedFit):
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
         rng = np.random.default_rng(self.seed)
-        init = BiasedMF(k=k, reg=self.init_reg, epochs=self.init_epochs, seed=self.seed,
-                        threads=self.threads, block_entries=self.block_entries)
-        init._fit(train)
-        mu = init.global_mean
-        self.global_mean = mu
-        self._set_range(train)
-        users = np.hstack([init.user_bias[:, None], init.user_factors]).astype(np.float32)
-        movies = np.hstack([init.movie_bias[:, None], init.movie_factors]).astype(np.float32)
-        del init
+        mu, users, movies = _start_from_biased_mf(self, train, k)
         by_user, by_movie = _RowBatches.both_sides(train, mu, self.block_entries)
         alpha = 2.0 if self.noise_precision is None else self.noise_precision
         valid = self._validation
@@ -307,6 +299,20 @@ class BayesianMF(_ValidatedFit):
 
 
 # --- the shared machinery ---------------------------------------------------------------------
+
+
+def _start_from_biased_mf(model, train: Ratings, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """The Gibbs samplers' starting point: a short BiasedMF fit (`model.init_epochs` sweeps at
+    `model.init_reg`). Sets the model's global mean and rating range; returns the mean and the
+    user and movie rows as float32 [bias, factors...]."""
+    init = BiasedMF(k=k, reg=model.init_reg, epochs=model.init_epochs, seed=model.seed,
+                    threads=model.threads, block_entries=model.block_entries)
+    init._fit(train)
+    model.global_mean = init.global_mean
+    model._set_range(train)
+    users = np.hstack([init.user_bias[:, None], init.user_factors]).astype(np.float32)
+    movies = np.hstack([init.movie_bias[:, None], init.movie_factors]).astype(np.float32)
+    return init.global_mean, users, movies
 
 
 class _BatchRunner:

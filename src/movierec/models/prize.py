@@ -61,6 +61,7 @@ from movierec.models.mf import (
     _BatchRunner,
     _RowBatches,
     _ValidatedFit,
+    _start_from_biased_mf,
     _sample_gaussian_wishart,
     _stable_argsort,
     print_progress,
@@ -155,15 +156,7 @@ class BayesianTimeSVDpp(_ValidatedFit):
         days, implicit, valid_days = (list(self._context) + [None])[:3]
         k, d = self.n_factors, self.n_factors + 1
         rng = np.random.default_rng(self.seed)
-        init = BiasedMF(k=k, reg=self.init_reg, epochs=self.init_epochs, seed=self.seed,
-                        threads=self.threads, block_entries=self.block_entries)
-        init._fit(train)
-        mu = init.global_mean
-        self.global_mean = mu
-        self._set_range(train)
-        users = np.hstack([init.user_bias[:, None], init.user_factors]).astype(np.float32)
-        movies = np.hstack([init.movie_bias[:, None], init.movie_factors]).astype(np.float32)
-        del init
+        mu, users, movies = _start_from_biased_mf(self, train, k)
         by_user, by_movie = _RowBatches.both_sides(train, mu, self.block_entries)
         centered = train.rating - mu
         if self.time:
