@@ -71,17 +71,16 @@ def _close(a, b) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-4)
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     return a == b
 
 
 def same(rows_a: list[tuple], rows_b: list[tuple]) -> bool:
-    """Equal up to float noise (1e-4). Two fits of the same data differ in the last float32
-    digits: summation order across threads, and numpy's SIMD paths for differently aligned
-    arrays when more models fit side by side in one dbt process (measured: refitting the very
-    same data moved biased_mf factors of 63 of 1,000 users by up to 6e-6, and the held-out
-    rewrite 56 users by up to 1e-5, both pure noise). A leak moves them by orders of
-    magnitude more (see the control test, which rewrites as many training ratings)."""
+    """Equal up to the last digits of a float64 sum (1e-9). Two fits of the same training data
+    are identical: every dbt fit holds BLAS at one thread for the whole process (see
+    movierec.models.blas; before that, biased_mf biases moved by up to 3e-3 between two builds
+    of the same data, which hid any leak smaller than that). Only DuckDB's parallel aggregates
+    (the SQL mean models) may differ in the last bits."""
     return len(rows_a) == len(rows_b) and all(_close(a, b) for a, b in zip(rows_a, rows_b))
 
 

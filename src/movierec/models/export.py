@@ -22,9 +22,9 @@ import json
 
 import numpy as np
 import pyarrow as pa
-from threadpoolctl import threadpool_limits
 
 from movierec.models.base import FactorModel, Recommender
+from movierec.models.blas import one_blas_thread_for_this_process
 from movierec.models.data import Ratings, training_ratings
 
 
@@ -155,24 +155,24 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
         train_ratings = Ratings.from_arrow(_arrow(train))
     test_table = _arrow(test)
     max_users = meta.get("eval_max_users")
-    # dbt runs several Python models at once in one process: BLAS pools of several threads each
-    # would oversubscribe the cores (measured: 10x slower iALS on 2 cores), so one thread each.
-    with threadpool_limits(limits=int(meta.get("blas_threads", 1)), user_api="blas"):
-        if uses_context:
-            pairs = None
-            if implicit is not None:
-                pairs_table = _arrow(implicit)
-                pairs = (pairs_table.column("user_id").to_numpy(), pairs_table.column("movie_id").to_numpy())
-            recommender.fit(train_ratings, rated_on=train_table.column("rated_on").to_numpy(), implicit=pairs)
-        else:
-            recommender.fit(train_ratings)
-        return export_artifacts(
-            recommender,
-            test_table,
-            k_factors=int(meta.get("factors", 50)),
-            top_k=int(meta.get("top_k", 10)),
-            eval_max_users=None if max_users in (None, "", "None") else int(max_users),
-        )
+    # dbt runs several Python models at once as threads of one process: one BLAS thread each, and a
+    # limit that never moves, so the same data gives the same parameters (movierec.models.blas)
+    one_blas_thread_for_this_process()
+    if uses_context:
+        pairs = None
+        if implicit is not None:
+            pairs_table = _arrow(implicit)
+            pairs = (pairs_table.column("user_id").to_numpy(), pairs_table.column("movie_id").to_numpy())
+        recommender.fit(train_ratings, rated_on=train_table.column("rated_on").to_numpy(), implicit=pairs)
+    else:
+        recommender.fit(train_ratings)
+    return export_artifacts(
+        recommender,
+        test_table,
+        k_factors=int(meta.get("factors", 50)),
+        top_k=int(meta.get("top_k", 10)),
+        eval_max_users=None if max_users in (None, "", "None") else int(max_users),
+    )
 
 
 def _is_indexed_relation(train) -> bool:

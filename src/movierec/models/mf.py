@@ -9,10 +9,9 @@ normal equations are formed in batches of rows with similar rating counts, padde
 length: one gather of the other side's design rows [1, factors] into a (batch, n, k+1) float32
 block and one stacked GEMM (X^T X), then one stacked `np.linalg.solve` (ALS) or Cholesky draw
 (BPMF). No Python loop over ratings and no (ratings x k) array. Batches run on a small thread
-pool (numpy releases the GIL) with BLAS limited to one thread through `threadpoolctl` when it is
-installed: thousands of small GEMMs each split over threads are slow, and much slower still
-when other processes share the cores. Without `threadpoolctl` the batches run one at a time
-with BLAS's own threads.
+pool (numpy releases the GIL) with BLAS limited to one thread (`movierec.models.blas`):
+thousands of small GEMMs each split over threads are slow, and much slower still when other
+processes share the cores.
 
 Scale (Netflix Prize: 100M ratings, 480K users, 17,770 movies, k = 50, 2 cores). One epoch is
 2 x 100M rank-one updates of 51x51 matrices (1e12 flops of float32 GEMM at ~40 GFLOPS per core),
@@ -53,10 +52,7 @@ from scipy.stats import wishart
 from movierec.models.base import FactorModel, rmse
 from movierec.models.data import Ratings
 
-try:  # optional: keeps BLAS to one thread per batch while our pool runs the batches in parallel
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - depends on the environment
-    threadpool_limits = None
+from movierec.models.blas import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -318,21 +314,19 @@ def _start_from_biased_mf(model, train: Ratings, k: int) -> tuple[float, np.ndar
 class _BatchRunner:
     """Maps a function over batches on `threads` threads, in order, with BLAS held to one thread
     meanwhile. By default one thread below `SMALL` ratings (a pool costs more than it saves
-    there, above all on a busy machine), else the CPU count (at most 8). One thread when
-    threadpoolctl is absent."""
+    there, above all on a busy machine), else the CPU count (at most 8)."""
 
     SMALL = 1_000_000
 
     def __init__(self, threads: int | None, n_ratings: int) -> None:
         if threads is None:
             threads = 1 if n_ratings < self.SMALL else min(os.cpu_count() or 1, 8)
-        self.threads = max(1, int(threads)) if threadpool_limits is not None else 1
+        self.threads = max(1, int(threads))
         self._stack = ExitStack()
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> "_BatchRunner":
-        if threadpool_limits is not None:
-            self._stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        self._stack.enter_context(one_blas_thread())
         if self.threads > 1:
             self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=self.threads))
         return self

@@ -1,0 +1,68 @@
+"""The BLAS limit holds while any overlapping fit runs, and is restored after the last."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
+import pytest
+from threadpoolctl import threadpool_info
+
+from movierec.models.blas import one_blas_thread
+
+
+def blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_the_first_fit_to_finish_does_not_lift_the_limit_of_one_still_running():
+    original = blas_threads()
+    if not original or max(original) < 2:
+        pytest.skip("BLAS runs one thread anyway here: nothing to tell apart")
+    first_done, second_checked = threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with one_blas_thread():
+            started.set()
+            second_entered.wait()
+        first_done.set()
+
+    def second():
+        started.wait()
+        with one_blas_thread():
+            second_entered.set()
+            first_done.wait()
+            seen["after the first left"] = blas_threads()
+        second_checked.set()
+
+    started, second_entered = threading.Event(), threading.Event()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert second_checked.is_set()
+    assert set(seen["after the first left"]) == {1}
+    assert blas_threads() == original  # restored once the last holder left
+
+
+def test_a_dbt_process_holds_one_blas_thread_after_its_fits_end():
+    script = (
+        "import threading\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from movierec.models.blas import one_blas_thread_for_this_process\n"
+        "def fit():\n"
+        "    one_blas_thread_for_this_process()\n"
+        "worker = threading.Thread(target=fit); worker.start(); worker.join()\n"
+        "print(sorted({pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'}))\n"
+    )
+    before = subprocess.run([sys.executable, "-c", "import numpy, scipy.linalg\n" + script.split("def fit")[0]
+                             + "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    if before == "[1]":
+        pytest.skip("BLAS runs one thread anyway here: nothing to tell apart")
+    after = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    assert after == "[1]"  # every BLAS library (numpy's and scipy's), from the fit's thread until the end
