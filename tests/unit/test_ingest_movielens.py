@@ -7,7 +7,6 @@ the repository); those tests skip when the folder is missing.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
@@ -393,9 +392,7 @@ def test_reject_rate_over_threshold_raises_and_keeps_the_previous_warehouse(tmp_
 
 @pytest.mark.skipif(not ML_100K.is_dir(), reason=f"real data not present: {ML_100K}")
 def test_real_ml_100k(tmp_path):
-    started = time.perf_counter()
     warehouse, summary = run(ML_100K, tmp_path)
-    elapsed = time.perf_counter() - started
     assert summary["rejected"] == 0 and summary["duplicates"] == 0
     assert query(warehouse, "select count(*), count(distinct user_id), count(distinct movie_id), min(rating), "
                             "max(rating), min(rated_on), max(rated_on) from raw.ratings") == [
@@ -411,14 +408,11 @@ def test_real_ml_100k(tmp_path):
         assert (splits[(fold, "train")], splits[(fold, "test")]) == (90_570, 9_430)
     assert query(warehouse, "select count(*) from raw.rejects") == [(0,)]
     assert_counts_add_up(warehouse)
-    assert elapsed < 5, f"ml-100k took {elapsed:.1f} s"
 
 
 @pytest.mark.skipif(not ML_LATEST_SMALL.is_dir(), reason=f"real data not present: {ML_LATEST_SMALL}")
 def test_real_ml_latest_small(tmp_path):
-    started = time.perf_counter()
     warehouse, summary = run(ML_LATEST_SMALL, tmp_path)
-    elapsed = time.perf_counter() - started
     assert summary["rejected"] == 0 and summary["duplicates"] == 0
     assert query(warehouse, "select count(*), count(distinct user_id), count(distinct movie_id), min(rating), "
                             "max(rating) from raw.ratings") == [(100_836, 610, 9_724, 0.5, 5.0)]
@@ -427,4 +421,3 @@ def test_real_ml_latest_small(tmp_path):
         ("American President, The", 1995, "Comedy|Drama|Romance")]
     assert query(warehouse, "select count(*) from raw.rejects") == [(0,)]
     assert_counts_add_up(warehouse)
-    assert elapsed < 5, f"ml-latest-small took {elapsed:.1f} s"
