@@ -73,8 +73,8 @@ def export_artifacts(
     schema = artifact_schema(k_factors)
     parts = [_run_row(model, train, schema)]
     if isinstance(model, FactorModel) and getattr(model, "serves_factors", True):
-        if model.k > k_factors:
-            raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors} "
+        if model.factor_columns > k_factors:
+            raise ValueError(f"{model.name} has {model.factor_columns} factors but the factor tables hold {k_factors} "
                              "(var `factors`): raise the var or lower the model's k")
         parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
@@ -103,10 +103,10 @@ def _run_row(model: Recommender, train: Ratings, schema: pa.Schema) -> pa.Table:
 def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa.Schema) -> pa.Table:
     n = len(ids)
     k = schema.field("factors").type.list_size
-    if model.k:
+    if model.factor_columns:
         # Models with fewer factors are padded with zeros: inner products and cosines are unchanged.
         padded = np.zeros((n, k), dtype=np.float32)
-        padded[:, : model.k] = factors
+        padded[:, : model.factor_columns] = factors
         flat = pa.array(padded.reshape(-1))
         factor_array = pa.FixedSizeListArray.from_arrays(flat, k)
     else:
