@@ -13,26 +13,14 @@ pool (numpy releases the GIL) with BLAS limited to one thread (`movierec.models.
 thousands of small GEMMs each split over threads are slow, and much slower still when other
 processes share the cores.
 
-Scale (Netflix Prize: 100M ratings, 480K users, 17,770 movies, k = 50, 2 cores). One epoch is
-2 x 100M rank-one updates of 51x51 matrices (1e12 flops of float32 GEMM at ~40 GFLOPS per core),
-gathering 2 x 100M design rows of 51 float32, and 500K small solves (3 CG steps, a few us each;
-an exact 51x51 LU solve costs ~30 us). Measured on Netflix-shaped synthetic data (100M ratings,
-478K users, lognormal activity), on this shared 2-core machine while other jobs ran (load 5-12):
-setup 23 s, epochs of 22-39 s wall, 250 s of user CPU for setup and 10 epochs together, peak
-RSS 4.8 GB including the `Ratings` passed in (1.6 GB) and the ratings by user and by movie
-(int32 index + float32 value, 1.6 GB). On two idle cores that is ~12-15 s per epoch, about 3
-minutes for the default 10 epochs; 5-7 minutes with the load above. (Two epochs of that run
-stalled for ~7 minutes each while other processes' memory pushed ours out; not our code.)
+Cost: one epoch is 2 x ratings rank-one updates of (k+1)x(k+1) matrices plus one small solve per
+user and per movie; memory is the ratings by user and by movie (int32 index + float32 value) on top
+of the `Ratings` passed in. Measured times and the settings chosen on ml-100k are in
+benchmarks/README.md (bench_mf_full.py, bench_ml100k.py --tune).
 
-Settings. The defaults of `BiasedMF` are ALS-WR style for Netflix-size data (Zhou et al. 2008
-weight the penalty by counts and used reg ~0.065 there): reg 0.05 weighted, 10 epochs, k = 50.
-On ml-100k a validation search (10% of
-u1.base held out, seed 42; the test folds never looked at; `benchmarks/bench_ml100k.py --tune`)
-preferred plain L2: k = 20, reg 14, reg_bias 3, unweighted, 20 epochs (validation RMSE 0.9044;
-the best weighted setting, k = 50 and reg 0.12, reached 0.9056; more factors did not help), and
-`BayesianMF` k = 10 with 200 kept samples after 10 burn-in sweeps (0.8861; k = 5: 0.8891,
-k = 20: 0.8859 at twice the cost). BPMF wins because it averages over the posterior instead of
-picking one regularized point, and learns each parameter's shrinkage.
+Defaults of `BiasedMF`: ALS-WR style for Netflix-size data (Zhou et al. 2008 weight the penalty by
+counts): reg 0.05 weighted, 10 epochs, n_factors = 50. BPMF (`BayesianMF`) averages over the
+posterior instead of picking one regularized point, and learns each parameter's shrinkage.
 """
 
 from __future__ import annotations
