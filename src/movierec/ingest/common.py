@@ -38,6 +38,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -94,6 +95,50 @@ def split_pieces(chunk: bytes, piece_bytes: int | None = None) -> list[tuple[byt
         lines_before += piece.count(b"\n")
         start = stop
     return pieces
+
+
+def iter_line_chunks(stream, chunk_bytes: int, carry: bytes = b"", cut_at=None) -> Iterator[bytes]:
+    """Whole lines of `stream` in pieces of about `chunk_bytes` (after `carry`, bytes already read
+    from it). With `cut_at(buf)`, a piece ends at the offset it returns when that is > 0 (netflix:
+    before the last movie header, so a movie's block is not split), else after the last newline.
+    The last piece always ends with a newline."""
+    while True:
+        data = stream.read(chunk_bytes)
+        if not data:
+            if carry:
+                yield carry if carry.endswith(b"\n") else carry + b"\n"
+            return
+        buf = carry + data if carry else data
+        cut = cut_at(buf) if cut_at is not None else 0
+        if cut <= 0:
+            cut = buf.rfind(b"\n") + 1
+        if cut <= 0:  # no complete line yet
+            carry = buf
+            continue
+        yield buf[:cut]
+        carry = buf[cut:]
+
+
+def numbered_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestion: "Ingestion",
+                   kept: Callable[[], int]) -> Iterator[tuple[int, bytes]]:
+    """The lines of a chunk (whole lines) with their line numbers, for the line-by-line parsers that
+    reject each bad line with its reason. Every CHECK_EVERY lines the reject limit is checked, with
+    `kept()` the rows kept so far, so that a wrong layout stops within its first chunk."""
+    lines = chunk.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for offset, raw in enumerate(lines):
+        if offset and offset % CHECK_EVERY == 0:
+            ingestion.check_reject_limit(counts, kept())
+        yield first_line + offset, raw
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 if the bytes are valid UTF-8, else latin-1 (ml-100k, ml-1m, the original Netflix files)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 class TextStream:
