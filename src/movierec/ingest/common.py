@@ -133,6 +133,22 @@ def numbered_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestio
         yield first_line + offset, raw
 
 
+def text_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestion: "Ingestion",
+               kept: Callable[[], int]) -> Iterator[tuple[int, str]]:
+    """`numbered_lines` decoded (`decode_text`, a trailing carriage return dropped), for the text
+    parsers (MovieLens, csv): blank lines are counted and skipped, a line with a carriage return
+    inside is rejected."""
+    for number, raw in numbered_lines(chunk, first_line, counts, ingestion, kept):
+        text = decode_text(raw.rstrip(b"\r"))
+        if not text.strip():
+            counts.blank += 1
+            continue
+        if "\r" in text:
+            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
+            continue
+        yield number, text
+
+
 def decode_text(data: bytes) -> str:
     """UTF-8 if the bytes are valid UTF-8, else latin-1 (ml-100k, ml-1m, the original Netflix files)."""
     try:

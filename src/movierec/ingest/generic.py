@@ -41,8 +41,8 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
 from movierec.ingest.common import (
-    FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason, decode_text, iter_line_chunks,
-    numbered_lines, split_pieces,
+    FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason, iter_line_chunks, split_pieces,
+    text_lines,
 )
 
 CHUNK_BYTES = 16 << 20
@@ -299,14 +299,7 @@ def parse_date(text: str) -> tuple[dt.date, dt.datetime | None]:
 
 def _slow(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, ingestion: Ingestion):
     rows: dict[str, list] = {"user_id": [], "movie_id": [], "rating": [], "rated_on": [], "rated_at": [], "line": []}
-    for number, raw in numbered_lines(chunk, first_line, counts, ingestion, lambda: len(rows["line"])):
-        text = decode_text(raw.rstrip(b"\r"))
-        if not text.strip():
-            counts.blank += 1
-            continue
-        if "\r" in text:
-            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
-            continue
+    for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(rows["line"])):
         fields = [_clean(f) for f in text.split(layout.delimiter)]
         if len(fields) != layout.n_fields:
             ingestion.reject(counts, number, text,

@@ -41,7 +41,7 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest.common import (
     MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
-    decode_text, iter_line_chunks, numbered_lines, split_pieces, utf8_error,
+    decode_text, iter_line_chunks, split_pieces, text_lines, utf8_error,
 )
 
 CHUNK_BYTES = 16 << 20
@@ -290,14 +290,7 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
                   ingestion: Ingestion):
     """Parse line by line, rejecting each bad line with its reason. Returns the arrays and line numbers."""
     users, movies, ratings, stamps, numbers = [], [], [], [], []
-    for number, raw in numbered_lines(chunk, first_line, counts, ingestion, lambda: len(numbers)):
-        text = decode_text(raw.rstrip(b"\r"))
-        if not text.strip():
-            counts.blank += 1
-            continue
-        if "\r" in text:
-            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
-            continue
+    for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(numbers)):
         fields = [value.strip() for value in text.split(fmt.sep)]
         if len(fields) != len(RATING_FIELDS):
             ingestion.reject(counts, number, text,
