@@ -40,10 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
-from movierec.ingest.common import (
-    FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason, iter_line_chunks, split_pieces,
-    text_lines,
-)
+from movierec.ingest.common import FileCounts, IngestError, Ingestion, date_window, date_window_reason
+from movierec.ingest.reading import TextStream, iter_line_chunks, split_pieces, text_lines
 
 CHUNK_BYTES = 16 << 20
 ROLES = ("user", "movie", "rating", "date")

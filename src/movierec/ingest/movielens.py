@@ -39,9 +39,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import (
-    MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
-    decode_text, iter_line_chunks, split_pieces, text_lines, utf8_error,
+from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, check_input_file, date_window
+from movierec.ingest.reading import (
+    TextStream, decode_lines, decode_text, iter_line_chunks, split_pieces, text_lines, utf8_error,
 )
 
 CHUNK_BYTES = 16 << 20

@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import (
-    MOVIES_SCHEMA, FileCounts, Ingestion, TextStream, date_window, date_window_reason, decode_lines,
-    iter_line_chunks, numbered_lines, split_pieces, utf8_error,
+from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, Ingestion, date_window, date_window_reason
+from movierec.ingest.reading import (
+    TextStream, decode_lines, iter_line_chunks, numbered_lines, split_pieces, utf8_error,
 )
 
 CHUNK_BYTES = 64 << 20
