@@ -22,7 +22,7 @@ BiasedMF k 20 ALS). Rows:
 * biased MF's RMSE by user activity bucket (training ratings per user, powers of two as in
   macro log_buckets: 16-31 means 16..31 ratings).
 
-The figures are what the generator's selection settings were tuned against (generate.py:
+The figures are what the generator's selection settings were tuned against (movierec/generate/genres.py:
 _GENRE_DRAW_SHARE, _DISLIKE_SKIP); the table in docs/tutorial.md comes from this script.
 """
 

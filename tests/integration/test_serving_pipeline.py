@@ -42,7 +42,7 @@ def built(tmp_path_factory):
         k = k[0][0] if k else 50
         model = BiasedMF(n_factors=k, epochs=4, seed=1).fit(Ratings.from_arrow(train))
         model.name = MODEL
-        artifacts = export_artifacts(model, test, k_factors=k, eval_max_users=10)
+        artifacts = export_artifacts(model, test, n_factors=k, eval_max_users=10)
         con.register("artifacts", artifacts)
         con.execute("insert into user_factors select model_name, user_id, bias, factors from artifacts where record = 'user'")
         con.execute("insert into movie_factors select model_name, movie_id, bias, factors from artifacts where record = 'movie'")
