@@ -40,7 +40,6 @@ from movierec.generate.shapes import (
     SampleShape,
     _CHUNK_RATINGS,
     _MOVIE_BITS,
-    _Progress,
     _S_COVER,
     _S_DAYS,
     _S_GENRES,
@@ -57,6 +56,7 @@ from movierec.generate.taste import _TasteModel, _fit_thresholds, _quantize, _sc
 from movierec.generate.text import _ALL_ONES, _date_words, _format_block, _movie_header_words, _right_aligned
 from movierec.generate.titles import movie_titles
 from movierec.generate.users import customer_ids, signup_days, user_activity
+from movierec.progress import Progress
 
 
 def _chunk_bounds(n_u: np.ndarray, rows_per_chunk: int) -> np.ndarray:
@@ -111,7 +111,7 @@ def _genre_share(n_u: np.ndarray, n_movies: int) -> np.ndarray:
 
 
 def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genres: GenrePlan, seed: int,
-                  prog: _Progress) -> tuple[np.ndarray, _PairPlan]:
+                  prog: Progress) -> tuple[np.ndarray, _PairPlan]:
     """The movie of every rating row, user-major (rows of user u are
     ``row_offsets[u]:row_offsets[u+1]``), every movie rated at least once."""
     alias_prob, alias_idx = _alias_table(weights)
@@ -137,13 +137,13 @@ def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genr
     for c, chunk_movies in enumerate(_map_ordered(lambda c: _sample_pairs_chunk(seed, c, plan), n_chunks)):
         r0, r1 = plan.row_offsets[plan.user_bounds[c]], plan.row_offsets[plan.user_bounds[c + 1]]
         movies[r0:r1] = chunk_movies
-        prog.step("pairs", int(r1), shape.n_ratings, t_stage, force=c == n_chunks - 1)
+        prog.update(int(r1), shape.n_ratings, stage="pairs", since=t_stage, force=c == n_chunks - 1)
     _cover_all_movies(movies, shape.n_movies, _rng(seed, _S_COVER))
     return movies, plan
 
 
 def _rate(shape: SampleShape, movies: np.ndarray, plan: _PairPlan, signup: np.ndarray, model: _TasteModel,
-          layout: _RowKeys, seed: int, prog: _Progress) -> np.ndarray:
+          layout: _RowKeys, seed: int, prog: Progress) -> np.ndarray:
     """Days, stars and probe flags of every row, packed into row keys (still user-major)."""
     n_u, row_offsets = plan.n_u, plan.row_offsets
     held = np.minimum(PROBE_MAX_PER_USER, n_u - 1)
@@ -170,14 +170,14 @@ def _rate(shape: SampleShape, movies: np.ndarray, plan: _PairPlan, signup: np.nd
     t_stage = time.perf_counter()
     for c, counts in enumerate(_map_ordered(rate_chunk, n_chunks)):
         day_counts += counts
-        prog.step("ratings", int(row_offsets[plan.user_bounds[c + 1]]), shape.n_ratings, t_stage,
-                  force=c == n_chunks - 1)
+        prog.update(int(row_offsets[plan.user_bounds[c + 1]]), shape.n_ratings, stage="ratings", since=t_stage,
+                    force=c == n_chunks - 1)
     _fill_empty_days(keys, layout, day_counts, row_offsets, _rng(seed, _S_DAYS))
     return keys
 
 
 def _write_combined(out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_counts: np.ndarray,
-                    customers: np.ndarray, prog: _Progress) -> tuple[list[Path], int, np.ndarray]:
+                    customers: np.ndarray, prog: Progress) -> tuple[list[Path], int, np.ndarray]:
     """combined_data_1..4.txt from the movie-sorted row keys. Returns the paths, the bytes
     written and the (sorted) rows flagged for the probe."""
     n_movies = movie_counts.size
@@ -211,7 +211,7 @@ def _write_combined(out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_cou
                 probe_rows.append(lo + np.flatnonzero(k & 1))
                 with lock:
                     done[0] += hi - lo
-                    prog.step("text", done[0], total, t_stage, force=done[0] == total)
+                    prog.update(done[0], total, stage="text", since=t_stage, force=done[0] == total)
         return written, probe_rows
 
     results = list(_map_ordered(write_file, 4))
@@ -287,7 +287,7 @@ def generate(size: str, out_dir: Path, seed: int = 20061002, progress: bool = Tr
     shape = SIZES[size]
     if shape.n_movies >= 1 << _MOVIE_BITS:
         raise ValueError("too many movies")
-    prog = _Progress(progress and size != "tiny", "generate")
+    prog = Progress("generate", enabled=progress and size != "tiny", every=2.0)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     prog.note(f"{size}: {shape.n_ratings:,} ratings, {shape.n_users:,} users, {shape.n_movies:,} movies, seed {seed}")

@@ -1,12 +1,10 @@
 """The sample sizes (`SampleShape`, `SIZES`), the fixed constants of the Netflix layout, the summary
-of a run, and the helpers every stage shares: seeded random streams, ordered thread maps, progress."""
+of a run, and the helpers every stage shares: seeded random streams and ordered thread maps."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -90,25 +88,3 @@ def _map_ordered(fn: Callable[[int], T], n: int, workers: int = _WORKERS) -> Ite
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         yield from pool.map(fn, range(n))
-
-
-class _Progress:
-    """Periodic progress lines on stderr (only when enabled)."""
-
-    def __init__(self, enabled: bool, label: str) -> None:
-        self.enabled = enabled
-        self.label = label
-        self.t0 = time.perf_counter()
-        self._last = 0.0
-
-    def note(self, message: str) -> None:
-        if self.enabled:
-            print(f"[{self.label} {time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    def step(self, stage: str, done: int, total: int, t_stage: float, *, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (not force and now - self._last < 2.0 and done < total):
-            return
-        self._last = now
-        rate = done / max(now - t_stage, 1e-9)
-        self.note(f"{stage}: {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%, {rate / 1e6:.1f}M/s)")
