@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.metrics import rmse
-from movierec.models.base import FactorModel, Recommender, renamed_keyword
+from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.data import Ratings
 from movierec.models.mf import (
     BiasedMF,
