@@ -22,7 +22,7 @@ def child(warehouse: str, epochs: int) -> None:
     import duckdb
 
     from movierec.models.baselines import BiasBaseline
-    from movierec.models.base import rmse
+    from movierec.metrics import rmse
     from movierec.models.data import Ratings
     from movierec.models.mf import BiasedMF
 
@@ -36,7 +36,7 @@ def child(warehouse: str, epochs: int) -> None:
     print(f"loaded {len(train):,} training and {len(probe['rating']):,} probe ratings "
           f"in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     baseline = BiasBaseline().fit(train)
-    mf = BiasedMF(k=50, epochs=epochs, seed=42, verbose=True).fit(train)
+    mf = BiasedMF(n_factors=50, epochs=epochs, seed=42, verbose=True).fit(train)
     for model in (baseline, mf):
         error = rmse(model.predict(probe["user_id"], probe["movie_id"]), probe["rating"])
         print(f"{model.name}: fit {model.fit_seconds:.0f} s, probe RMSE {error:.4f}", file=sys.stderr, flush=True)

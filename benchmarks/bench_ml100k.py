@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from movierec.models.base import rmse
+from movierec.metrics import rmse
 from movierec.models.baselines import BiasBaseline, GlobalMean, MovieMean
 from movierec.models.data import Ratings
 from movierec.models.knn import ItemKNN
@@ -57,22 +57,22 @@ PRIZE_SAMPLES = 100  # Gibbs samples of the Bayesian (time)SVD++ (u1: 0.8899 at 
 
 
 def _blend_members() -> list[Callable[[], object]]:
-    return [lambda: BiasedMF(k=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
-            lambda: ItemKNN(k=40),
-            lambda: BayesianMF(k=10, samples=PRIZE_SAMPLES, burn_in=10),
-            lambda: BayesianTimeSVDpp(k=10, samples=PRIZE_SAMPLES, burn_in=10, time=False)]
+    return [lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
+            lambda: ItemKNN(n_neighbors=40),
+            lambda: BayesianMF(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10),
+            lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time=False)]
 
 
 CHOSEN: dict[str, Callable[[], object]] = {
     "GlobalMean": lambda: GlobalMean(),
     "MovieMean (damping 2)": lambda: MovieMean(damping=2.0),
     "BiasBaseline (reg 5/2)": lambda: BiasBaseline(reg_user=5.0, reg_movie=2.0),
-    "ItemKNN (k 40)": lambda: ItemKNN(k=40),
-    "TruncatedSVD (k 10)": lambda: TruncatedSVD(k=10),
-    "BiasedMF (k 20, ALS)": lambda: BiasedMF(k=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
-    "BayesianMF (k 10, 200 samples)": lambda: BayesianMF(k=10, samples=200, burn_in=10),
-    "Bayesian SVD++ (k 10)": lambda: BayesianTimeSVDpp(k=10, samples=PRIZE_SAMPLES, burn_in=10, time=False),
-    "Bayesian timeSVD++ (k 10, 5 bins)": lambda: BayesianTimeSVDpp(k=10, samples=PRIZE_SAMPLES, burn_in=10,
+    "ItemKNN (k 40)": lambda: ItemKNN(n_neighbors=40),
+    "TruncatedSVD (k 10)": lambda: TruncatedSVD(n_factors=10),
+    "BiasedMF (k 20, ALS)": lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
+    "BayesianMF (k 10, 200 samples)": lambda: BayesianMF(n_factors=10, samples=200, burn_in=10),
+    "Bayesian SVD++ (k 10)": lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time=False),
+    "Bayesian timeSVD++ (k 10, 5 bins)": lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10,
                                                                    time_bins=5),
     "Blend (BiasedMF, ItemKNN, BayesianMF, SVD++)": lambda: Blend(_blend_members(), validation_fraction=0.1),
 }
@@ -222,7 +222,7 @@ def tune() -> None:
 
     results = []
     for k in (5, 10, 20):
-        model = BayesianMF(k=k, samples=200, burn_in=10).fit(train)
+        model = BayesianMF(n_factors=k, samples=200, burn_in=10).fit(train)
         results.append(((k,), {"k": k, "samples": 200, "burn_in": 10}, score(model)))
         print(f"  BayesianMF k={k}: {results[-1][2]:.4f} ({model.fit_seconds:.1f} s)", flush=True)
     setting, best = pick(results)

@@ -99,10 +99,10 @@ def implicit_available() -> bool:
 GRID: dict[str, tuple[Callable[..., Recommender], list[dict]]] = {
     "Popularity": (Popularity, [{}]),
     "DampedPopularity": (DampedPopularity, [{"damping": m} for m in (1, 10, 100, 1000, 10000)]),
-    "ItemKNN": (ItemKNN, [{"k": k, "min_k": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
-    "UserKNN": (UserKNN, [{"k": k, "min_k": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
+    "ItemKNN": (ItemKNN, [{"n_neighbors": k, "min_neighbors": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
+    "UserKNN": (UserKNN, [{"n_neighbors": k, "min_neighbors": m} for k, m in itertools.product((20, 40, 80), (1, 5, 20))]),
     "EASE": (EASE, [{"reg": reg} for reg in (100, 250, 500, 1000, 2000)]),
-    "iALS": (ImplicitALS, [{"factors": f, "reg": reg, "unobserved_weight": a}
+    "iALS": (ImplicitALS, [{"n_factors": f, "reg": reg, "unobserved_weight": a}
                            for f, reg, a in itertools.product((32, 64, 128), (0.01, 0.02, 0.03, 0.05),
                                                               (0.05, 0.1, 0.2))]),
     "implicit ALS": (lambda **p: ImplicitPeer("als", **p),
@@ -119,10 +119,10 @@ PEERS = {"implicit ALS", "implicit BPR"}
 CHOSEN: dict[str, dict] = {
     "Popularity": {},                                                   # (0.167)
     "DampedPopularity": {"damping": 10000},                             # (0.132) grid edge: -> popularity-like
-    "ItemKNN": {"k": 80, "min_k": 20},                                  # (0.068)
-    "UserKNN": {"k": 80, "min_k": 20},                                  # (0.074)
+    "ItemKNN": {"n_neighbors": 80, "min_neighbors": 20},                # (0.068)
+    "UserKNN": {"n_neighbors": 80, "min_neighbors": 20},                # (0.074)
     "EASE": {"reg": 500},                                               # (0.258)
-    "iALS": {"factors": 64, "reg": 0.03, "unobserved_weight": 0.1},     # (0.267)
+    "iALS": {"n_factors": 64, "reg": 0.03, "unobserved_weight": 0.1},   # (0.267)
     "implicit ALS": {"factors": 16, "regularization": 30.0, "alpha": 5.0, "iterations": 15},  # (0.264)
     "implicit BPR": {"factors": 128, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},  # (0.166)
 }

@@ -22,7 +22,7 @@ BiasedMF k 20 ALS). Rows:
 * biased MF's RMSE by user activity bucket (training ratings per user, powers of two as in
   macro log_buckets: 16-31 means 16..31 ratings).
 
-The figures are what the generator's selection settings were tuned against (generate.py:
+The figures are what the generator's selection settings were tuned against (movierec/generate/genres.py:
 _GENRE_DRAW_SHARE, _DISLIKE_SKIP); the table in docs/tutorial.md comes from this script.
 """
 
@@ -104,7 +104,7 @@ def measure(name: str, frame: pd.DataFrame) -> dict:
     users = np.unique(test.user_id.to_numpy())
     out: dict = {"ratings": len(frame), "users": frame.user_id.nunique(), "movies": frame.movie_id.nunique()}
     for label, model in (("popularity", Popularity()), ("EASE", EASE(reg=500)),
-                         ("iALS", ImplicitALS(factors=64, reg=0.03, unobserved_weight=0.1))):
+                         ("iALS", ImplicitALS(n_factors=64, reg=0.03, unobserved_weight=0.1))):
         model.fit(train_ratings)
         user, rank, movie, _ = model.recommend(users, k=K)
         out[f"ndcg {label}"] = ranking_metrics({"user_id": user, "rank": rank, "movie_id": movie}, test, K)["ndcg"]
@@ -114,7 +114,7 @@ def measure(name: str, frame: pd.DataFrame) -> dict:
     out["share 4+"] = float((frame.rating >= 4).mean())
     known = test[test.user_id.isin(train.user_id.unique()) & test.movie_id.isin(train.movie_id.unique())]
     for label, model in (("bias", BiasBaseline(reg_user=5.0, reg_movie=2.0)),
-                         ("mf", BiasedMF(k=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20))):
+                         ("mf", BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20))):
         model.fit(train_ratings)
         predicted = np.clip(model.predict(known.user_id.to_numpy(), known.movie_id.to_numpy()),
                             frame.rating.min(), frame.rating.max())

@@ -41,7 +41,7 @@ class ModelRows:
     @classmethod
     def from_model(cls, model: FactorModel, name: str | None = None) -> "ModelRows":
         train = model.train
-        k = model.k
+        k = model.factor_columns
         return cls(
             name=name or model.name,
             user_ids=[int(u) for u in train.user_ids],
@@ -146,7 +146,7 @@ def hand_example(path: Path, **settings) -> Path:
     """The unit-test example as a warehouse. Users 100+ only make popularity 10 > 20 > ... > 70 (they
     are not in the model, so they get the fallback)."""
     mf = ModelRows(
-        name="mf", global_mean=3.0, hyperparameters={"k": 2, "reg": 0.1, "reg_bias": 0.1, "weighted_reg": False},
+        name="biased_mf", global_mean=3.0, hyperparameters={"k": 2, "reg": 0.1, "reg_bias": 0.1, "weighted_reg": False},
         user_ids=[1, 2, 3], user_bias=[0.0, 0.5, 0.0], user_factors=[[1, 0], [1, 0], [0, 1]],
         movie_ids=[10, 20, 30, 40, 50, 60, 70], movie_bias=[0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0],
         movie_factors=[[1, 0], [1, 0], [0, 1], [0.5, 0.5], [-1, 0], [0, 0], [0, 1]],
@@ -158,7 +158,7 @@ def hand_example(path: Path, **settings) -> Path:
     options = {"k": 3, "min_user_ratings": 2, "similar_k": 2, "similar_min_ratings": 0}
     options.update(settings)
     return build_warehouse(path, ratings=HAND_RATINGS + _POPULARITY_PADDING, movies=HAND_MOVIES,
-                           models=[mf, baseline], serving_model="mf", **options)
+                           models=[mf, baseline], serving_model="biased_mf", **options)
 
 
 class Writer:

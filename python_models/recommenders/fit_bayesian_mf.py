@@ -18,7 +18,7 @@ def model(dbt, session):
     meta = dbt.config.get("meta")
     train = training_ratings(dbt.ref("int_ratings_train"))
     recommender = BayesianMF(
-        k=int(meta["bpmf_factors"]),
+        n_factors=int(meta["bpmf_factors"]),
         samples=bayesian_mf_samples(int(meta["bpmf_samples"]), BURN_IN, len(train)),
         burn_in=BURN_IN,
         seed=int(meta["seed"]),

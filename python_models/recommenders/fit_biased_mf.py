@@ -8,7 +8,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
     recommender = BiasedMF(
-        k=int(meta["factors"]),
+        n_factors=int(meta["factors"]),
         reg=float(meta["mf_reg"]),
         epochs=int(meta["mf_epochs"]),
         seed=int(meta["seed"]),

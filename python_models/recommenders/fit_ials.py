@@ -8,7 +8,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
     recommender = ImplicitALS(
-        factors=int(meta["factors"]),
+        n_factors=int(meta["factors"]),
         reg=float(meta["ials_reg"]),
         unobserved_weight=float(meta["ials_unobserved_weight"]),
         iterations=int(meta["ials_iterations"]),

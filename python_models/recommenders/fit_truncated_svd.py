@@ -7,5 +7,5 @@ from movierec.models.export import fit_and_export
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
-    recommender = TruncatedSVD(k=int(meta["svd_factors"]), seed=int(meta["seed"]))
+    recommender = TruncatedSVD(n_factors=int(meta["svd_factors"]), seed=int(meta["seed"]))
     return fit_and_export(recommender, dbt.ref("int_ratings_train"), dbt.ref("int_ratings_test"), meta)

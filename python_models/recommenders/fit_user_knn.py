@@ -8,8 +8,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
     recommender = UserKNN(
-        k=int(meta["knn_neighbours"]),
+        n_neighbors=int(meta["knn_neighbours"]),
         shrinkage=float(meta["knn_shrinkage"]),
-        min_k=int(meta["knn_min_neighbours"]),
+        min_neighbors=int(meta["knn_min_neighbours"]),
     )
     return fit_and_export(recommender, dbt.ref("int_ratings_train"), dbt.ref("int_ratings_test"), meta)

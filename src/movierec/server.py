@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from movierec.serving import (
     MAX_FOLD_IN_RATINGS,
+    MAX_K,
     InvalidRequest,
     Service,
     UnknownMovie,
@@ -37,7 +38,6 @@ from movierec.serving import (
 )
 
 log = logging.getLogger("movierec.server")
-MAX_K = 100
 RETRY_AFTER_SECONDS = 5
 
 

@@ -27,7 +27,7 @@ def test_user_recommendations(client):
     response = client.get("/users/1/recommendations", params={"k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert body["user_id"] == 1 and body["model_name"] == "mf" and body["cold_start"] is False
+    assert body["user_id"] == 1 and body["model_name"] == "biased_mf" and body["cold_start"] is False
     assert [(i["rank"], i["movie_id"], i["reason_movie_id"]) for i in body["items"]] == [
         (1, 20, 10), (2, 40, 10), (3, 60, None)]
     assert body["items"][0]["title"] == "Beta" and body["items"][0]["reason"] == "because you rated Alpha (2001) 5/5"
@@ -78,7 +78,7 @@ def test_new_user_fold_in(client):
     response = client.post("/recommendations", params={"k": 3}, json={"ratings": {"40": 4, "50": 1, "70": 5}})
     assert response.status_code == 200
     body = response.json()
-    assert body["user_id"] is None and body["cold_start"] is False and body["model_name"] == "mf"
+    assert body["user_id"] is None and body["cold_start"] is False and body["model_name"] == "biased_mf"
     assert not {40, 50, 70} & {i["movie_id"] for i in body["items"]}
     assert [i["rank"] for i in body["items"]] == [1, 2, 3]
 
@@ -153,7 +153,7 @@ def test_health_and_openapi(client, warehouse):
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["model_name"] == "mf" and body["stale"] is False
+    assert body["status"] == "ok" and body["model_name"] == "biased_mf" and body["stale"] is False
     assert body["warehouse"] == str(warehouse) and body["mode"] == "preload"
     spec = client.get("/openapi.json").json()
     assert {"/users/{user_id}/recommendations", "/movies/{movie_id}/similar", "/recommendations", "/movies",
@@ -187,7 +187,7 @@ def test_rebuild_while_serving_keeps_answering_then_swaps(tmp_path):
         assert [i["movie_id"] for i in before.json()["items"]] == [20, 40, 60]
         assert "x-warehouse-stale" not in before.headers
         assert can_open_for_writing(path)  # the server holds no lock: dbt build can start
-        with Writer(path, "update movie_factors set bias = -5 where model_name = 'mf' and movie_id = 20"):
+        with Writer(path, "update movie_factors set bias = -5 where model_name = 'biased_mf' and movie_id = 20"):
             during = c.get("/users/1/recommendations", params={"k": 3})
             assert during.status_code == 200 and during.json() == before.json()  # the loaded snapshot
             assert during.headers["x-warehouse-stale"] == "true"
@@ -205,7 +205,7 @@ def test_background_reload_after_a_rebuild(tmp_path):
     service = Service(path, preload=True, reload_interval=0.0, settle_seconds=0.3)
     with TestClient(create_app(service)) as c:
         assert c.get("/users/1/recommendations", params={"k": 1}).json()["items"][0]["movie_id"] == 20
-        Writer(path, "update movie_factors set bias = -5 where model_name = 'mf' and movie_id = 20").release()
+        Writer(path, "update movie_factors set bias = -5 where model_name = 'biased_mf' and movie_id = 20").release()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # requests see the change, wait for it to settle, reload
             items = c.get("/users/1/recommendations", params={"k": 1}).json()["items"]
@@ -240,5 +240,5 @@ def test_every_fitted_model_answers_while_a_rebuild_holds_the_warehouse(tmp_path
             assert body["model_name"] == "bias_only" and response.headers["x-warehouse-stale"] == "true"
             # bias_only ranks by movie bias (0.7, 0.6, ...): user 1 rated 10 and 30, so 20, 40, 50
             assert [i["movie_id"] for i in body["items"]] == [20, 40, 50]
-            similar = c.get("/movies/10/similar", params={"model": "mf"})
+            similar = c.get("/movies/10/similar", params={"model": "biased_mf"})
             assert similar.status_code == 200, similar.text

@@ -40,9 +40,9 @@ def built(tmp_path_factory):
         test = con.sql("select user_id, movie_id, rating from int_ratings_test").to_arrow_table()
         k = con.sql("select len(factors) from movie_factors where factors is not null limit 1").fetchall()
         k = k[0][0] if k else 50
-        model = BiasedMF(k=k, epochs=4, seed=1).fit(Ratings.from_arrow(train))
+        model = BiasedMF(n_factors=k, epochs=4, seed=1).fit(Ratings.from_arrow(train))
         model.name = MODEL
-        artifacts = export_artifacts(model, test, k_factors=k, eval_max_users=10)
+        artifacts = export_artifacts(model, test, n_factors=k, eval_max_users=10)
         con.register("artifacts", artifacts)
         con.execute("insert into user_factors select model_name, user_id, bias, factors from artifacts where record = 'user'")
         con.execute("insert into movie_factors select model_name, movie_id, bias, factors from artifacts where record = 'movie'")

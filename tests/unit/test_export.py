@@ -35,7 +35,7 @@ def records(table: pa.Table, record: str) -> list[dict]:
 
 
 def test_factor_rows_are_zero_padded_to_the_table_width():
-    table = export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, k_factors=4)
+    table = export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, n_factors=4)
     movies = {row["movie_id"]: row for row in records(table, "movie")}
     assert movies[20]["factors"] == [0.0, 2.0, 0.0, 0.0] and movies[10]["bias"] == 0.5
     assert [row["user_id"] for row in records(table, "user")] == [1, 2, 3]
@@ -44,7 +44,7 @@ def test_factor_rows_are_zero_padded_to_the_table_width():
 
 def test_predictions_use_the_fallback_for_unknown_users_and_runs_carry_the_fit():
     model = BiasBaseline().fit(TRAIN)
-    table = export_artifacts(model, TEST, k_factors=4)
+    table = export_artifacts(model, TEST, n_factors=4)
     predictions = {(r["user_id"], r["movie_id"]): r["predicted_rating"] for r in records(table, "prediction")}
     assert predictions[(9, 10)] == pytest.approx(model.global_mean + model.movie_bias[0])  # user 9 unknown
     (run,) = records(table, "run")
@@ -53,17 +53,17 @@ def test_predictions_use_the_fallback_for_unknown_users_and_runs_carry_the_fit()
 
 
 def test_recommendations_skip_seen_movies_and_unknown_users():
-    table = export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, k_factors=2, top_k=5)
+    table = export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, n_factors=2, top_k=5)
     recommended = {(r["user_id"], r["movie_id"]) for r in records(table, "recommendation")}
     assert recommended == {(1, 30), (2, 20)}  # user 1 saw 10, 20; user 2 saw 10, 30; user 9 unknown
 
 
 def test_more_factors_than_the_table_holds_is_an_error_unless_the_model_does_not_serve_them():
     with pytest.raises(ValueError, match="var `factors`"):
-        export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, k_factors=1)
+        export_artifacts(TwoFactors(name="two").fit(TRAIN), TEST, n_factors=1)
     model = TwoFactors(name="two").fit(TRAIN)
     model.serves_factors = False
-    table = export_artifacts(model, TEST, k_factors=1)
+    table = export_artifacts(model, TEST, n_factors=1)
     assert not records(table, "user") and not records(table, "movie") and records(table, "prediction")
 
 

@@ -315,16 +315,16 @@ def test_movielens_names_that_are_not_files(tmp_path, capsys):
 def test_the_limit_is_checked_inside_a_chunk_too(tmp_path, monkeypatch):
     """One 16 MB chunk can hold a million lines: a chunk that fails the bulk parse is read in pieces
     (checked after each), and a piece read line by line is checked every CHECK_EVERY lines."""
-    from movierec.ingest import common
+    from movierec.ingest import reading
 
     lines = "".join(f"{i},{i % 50 + 1},3,881250949\n" for i in range(1, 50_001))
     folder = write_files(tmp_path / "in", {"u.data": lines})
     with pytest.raises(IngestError) as error:
         run(folder, tmp_path)
     message = str(error.value)
-    first_piece = common.split_pieces(lines.encode())[0][0].count(b"\n")
+    first_piece = reading.split_pieces(lines.encode())[0][0].count(b"\n")
     assert message.startswith(f"{first_piece:,} of {first_piece:,} ratings records rejected (100.000%) so far")
-    monkeypatch.setattr(common, "PIECE_BYTES", 1 << 30)  # one piece: the check inside the line-by-line parser
+    monkeypatch.setattr(reading, "PIECE_BYTES", 1 << 30)  # one piece: the check inside the line-by-line parser
     with pytest.raises(IngestError) as error:
         run(folder, tmp_path)
     assert str(error.value).startswith("20,000 of 20,000 ratings records rejected (100.000%) so far")
@@ -332,9 +332,9 @@ def test_the_limit_is_checked_inside_a_chunk_too(tmp_path, monkeypatch):
 
 def test_good_lines_of_the_chunk_count_in_a_mid_chunk_check(tmp_path, monkeypatch):
     """Half bad, half good: the mid-chunk check counts the good lines parsed so far (10,000 of 20,000)."""
-    from movierec.ingest import common
+    from movierec.ingest import reading
 
-    monkeypatch.setattr(common, "PIECE_BYTES", 1 << 30)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 1 << 30)
     lines = "".join(f"{i}\t{i % 50 + 1}\t3\t881250949\n" if i % 2 else f"{i},1,3,881250949\n" for i in range(1, 50_001))
     folder = write_files(tmp_path / "in", {"u.data": lines})
     with pytest.raises(IngestError) as error:
@@ -346,7 +346,7 @@ def test_good_lines_of_the_chunk_count_in_a_mid_chunk_check(tmp_path, monkeypatc
 def test_a_chunk_with_a_few_bad_lines_is_reread_in_pieces_with_the_same_result(tmp_path, monkeypatch, layout):
     """Pieces parsed in bulk and pieces parsed line by line give the rows, lines and rejects that a
     whole line-by-line read gives."""
-    from movierec.ingest import common
+    from movierec.ingest import reading
 
     if layout == "netflix":
         body = "".join(f"{m}:\n" + "".join(f"{u},{(u + m) % 5 + 1},2005-01-{u % 28 + 1:02d}\n" for u in range(1, 400))
@@ -365,7 +365,7 @@ def test_a_chunk_with_a_few_bad_lines_is_reread_in_pieces_with_the_same_result(t
     path = folder if layout != "csv" else folder / "r.csv"
 
     def load(name, piece_bytes):
-        monkeypatch.setattr(common, "PIECE_BYTES", piece_bytes)
+        monkeypatch.setattr(reading, "PIECE_BYTES", piece_bytes)
         warehouse = tmp_path / f"{name}.duckdb"
         ingest(path, warehouse=warehouse, quiet=True, reject_threshold=1.0, **kwargs)
         return (query(warehouse, "select movie_id, user_id, rating, rated_on, line from raw.ratings order by line"),

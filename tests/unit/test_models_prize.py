@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.models.base import rmse
+from movierec.metrics import rmse
 from movierec.models.baselines import BiasBaseline, GlobalMean
 from movierec.models.data import Ratings
 from movierec.models.mf import BayesianMF, BiasedMF
@@ -46,8 +46,8 @@ def taste_shows_in_choices(n_users: int = 200, n_movies: int = 60, seed: int = 3
 def test_implicit_feedback_uses_which_pairs_exist_and_helps():
     train, test = taste_shows_in_choices()
     pairs = (test.user.to_numpy(), test.movie.to_numpy())  # pairs only: no rating is passed
-    plain = BayesianTimeSVDpp(k=2, samples=40, burn_in=10, implicit=False, time=False, seed=1).fit(train)
-    svdpp = BayesianTimeSVDpp(k=2, samples=40, burn_in=10, time=False, seed=1).fit(train, implicit=pairs)
+    plain = BayesianTimeSVDpp(n_factors=2, samples=40, burn_in=10, implicit=False, time=False, seed=1).fit(train)
+    svdpp = BayesianTimeSVDpp(n_factors=2, samples=40, burn_in=10, time=False, seed=1).fit(train, implicit=pairs)
     truth = test.rating.to_numpy()
     plain_rmse = rmse(plain.predict(test.user, test.movie), truth)
     svdpp_rmse = rmse(svdpp.predict(test.user, test.movie), truth)
@@ -61,7 +61,7 @@ def test_implicit_fit_depends_on_the_pairs_but_not_on_their_order_or_duplicates(
     order = np.random.default_rng(0).permutation(len(test))
     with_dupes = (np.concatenate([pairs[0][order], train.user_ids[train.user]]),
                   np.concatenate([pairs[1][order], train.movie_ids[train.movie]]))
-    make = lambda: BayesianTimeSVDpp(k=2, samples=5, burn_in=2, time=False, seed=4)  # noqa: E731
+    make = lambda: BayesianTimeSVDpp(n_factors=2, samples=5, burn_in=2, time=False, seed=4)  # noqa: E731
     a = make().fit(train, implicit=pairs)
     b = make().fit(train, implicit=with_dupes)
     c = make().fit(train)
@@ -85,9 +85,9 @@ def test_time_effects_follow_a_movie_whose_ratings_drift():
     test = rng.random(len(rating)) < 0.2
     train = Ratings.from_ids(user[~test], movie[~test], rating[~test])
     dates = np.datetime64("2000-01-01") + day.astype("timedelta64[D]")
-    timed = BayesianTimeSVDpp(k=2, samples=30, burn_in=5, implicit=False, time_bins=4, seed=2)
+    timed = BayesianTimeSVDpp(n_factors=2, samples=30, burn_in=5, implicit=False, time_bins=4, seed=2)
     timed.fit(train, rated_on=dates[~test])
-    untimed = BayesianTimeSVDpp(k=2, samples=30, burn_in=5, implicit=False, time=False, seed=2).fit(train)
+    untimed = BayesianTimeSVDpp(n_factors=2, samples=30, burn_in=5, implicit=False, time=False, seed=2).fit(train)
     drifting = test & (movie == 0)
     truth = rating[drifting]
     with_time = rmse(timed.predict(user[drifting], movie[drifting], rated_on=dates[drifting]), truth)
@@ -105,7 +105,7 @@ def test_time_effects_follow_a_movie_whose_ratings_drift():
 def test_bayesian_timesvdpp_is_deterministic_and_answers_unknown_ids():
     train, test = low_rank()
     dates = np.datetime64("2001-01-01") + (np.arange(len(train)) % 300).astype("timedelta64[D]")
-    make = lambda: BayesianTimeSVDpp(k=2, samples=4, burn_in=2, seed=9)  # noqa: E731
+    make = lambda: BayesianTimeSVDpp(n_factors=2, samples=4, burn_in=2, seed=9)  # noqa: E731
     pairs = (test.user_ids[test.user], test.movie_ids[test.movie])
     a, b = make().fit(train, rated_on=dates, implicit=pairs), make().fit(train, rated_on=dates, implicit=pairs)
     np.testing.assert_array_equal(a.user_factors, b.user_factors)
@@ -120,8 +120,8 @@ def test_bayesian_timesvdpp_is_deterministic_and_answers_unknown_ids():
 
 def test_without_implicit_and_time_it_is_bayesian_mf_in_quality():
     train, test = low_rank(n_users=120, n_movies=80)
-    ours = rmse_on(BayesianTimeSVDpp(k=3, samples=30, burn_in=5, implicit=False, time=False).fit(train), test)
-    bpmf = rmse_on(BayesianMF(k=3, samples=30, burn_in=5).fit(train), test)
+    ours = rmse_on(BayesianTimeSVDpp(n_factors=3, samples=30, burn_in=5, implicit=False, time=False).fit(train), test)
+    bpmf = rmse_on(BayesianMF(n_factors=3, samples=30, burn_in=5).fit(train), test)
     assert ours == pytest.approx(bpmf, abs=0.02)
 
 
@@ -130,12 +130,12 @@ def test_without_implicit_and_time_it_is_bayesian_mf_in_quality():
 
 def test_blend_weights_come_from_held_out_training_ratings_and_favour_the_better_member():
     train, test = low_rank(n_users=120, n_movies=80)
-    blend = Blend([GlobalMean, lambda: BiasedMF(k=3, reg=0.05, epochs=15)], validation_fraction=0.2, seed=3)
+    blend = Blend([GlobalMean, lambda: BiasedMF(n_factors=3, reg=0.05, epochs=15)], validation_fraction=0.2, seed=3)
     blend.fit(train)
     intercept, w_mean, w_mf = blend.weights
     assert w_mf > 0.8 and abs(w_mean) < 1.0
     # the weights reproduce the stored validation RMSE and the test RMSE is no worse than the best member's
-    mf = BiasedMF(k=3, reg=0.05, epochs=15).fit(train)
+    mf = BiasedMF(n_factors=3, reg=0.05, epochs=15).fit(train)
     assert rmse_on(blend, test) <= rmse_on(mf, test) + 0.01
     assert blend.hyperparameters()["members"] == ["global_mean", "biased_mf"]
     assert len(blend.members) == 2 and all(m.train is train for m in blend.members)
@@ -163,7 +163,7 @@ def test_bayesian_svdpp_rmse_on_ml100k_u1():
                                     names=["user_id", "movie_id", "rating", "ts"])
     base, test = read("u1.base"), read("u1.test")
     train = Ratings.from_ids(base.user_id, base.movie_id, base.rating)
-    model = BayesianTimeSVDpp(k=10, samples=60, burn_in=10, time=False, seed=0)
+    model = BayesianTimeSVDpp(n_factors=10, samples=60, burn_in=10, time=False, seed=0)
     model.fit(train, implicit=(test.user_id.to_numpy(), test.movie_id.to_numpy()))
     score = rmse(model.predict(test.user_id, test.movie_id), test.rating)
     # BayesianMF scores 0.906 here; the implicit feedback of the test pairs brings it under 0.897

@@ -104,7 +104,7 @@ def reference_knn(train: Ratings, item_based: bool, k: int, shrinkage: float, mi
 @pytest.mark.parametrize("k, shrinkage, min_k", [(3, 0.0, 1), (5, 10.0, 2)])
 def test_knn_matches_a_loop_reference(model_class, item_based, k, shrinkage, min_k):
     train = random_ratings(n_users=14, n_movies=11, density=0.5, seed=3)
-    model = model_class(k=k, shrinkage=shrinkage, min_k=min_k).fit(train)
+    model = model_class(n_neighbors=k, shrinkage=shrinkage, min_neighbors=min_k).fit(train)
     expected = reference_knn(train, item_based, k, shrinkage, min_k)
     np.testing.assert_allclose(model.score_users(np.arange(train.n_users)), expected, rtol=1e-5, atol=1e-6)
     uu, ii = np.meshgrid(np.arange(train.n_users), np.arange(train.n_movies), indexing="ij")
@@ -117,7 +117,7 @@ def test_user_knn_propagates_the_identical_users_residual():
     train = ratings([(1, 10, 5), (1, 20, 1), (1, 30, 4), (1, 40, 2),
                      (2, 10, 5), (2, 20, 1), (2, 30, 4),
                      (3, 10, 1), (3, 20, 5), (3, 30, 2), (3, 40, 5)])
-    model = UserKNN(k=1, shrinkage=0).fit(train)
+    model = UserKNN(n_neighbors=1, shrinkage=0).fit(train)
     u1, u2, u3 = 0, 1, 2
     assert model.similarity[u2, u1] > model.similarity[u2, u3]
     b = model.baseline
@@ -133,7 +133,7 @@ def test_item_knn_propagates_the_identical_movies_residual():
     train = ratings([(1, 10, 5), (2, 10, 2), (3, 10, 4), (4, 10, 1),
                      (1, 20, 5), (2, 20, 2), (3, 20, 4), (4, 20, 1),
                      (1, 30, 3), (2, 30, 3), (5, 10, 4), (5, 30, 2)])
-    model = ItemKNN(k=1, shrinkage=0).fit(train)
+    model = ItemKNN(n_neighbors=1, shrinkage=0).fit(train)
     b = model.baseline
     baseline = lambda u, i: b.global_mean + b.user_bias[u] + b.movie_bias[i]  # noqa: E731
     u5, m10, m20 = 4, 0, 1
@@ -164,8 +164,8 @@ def test_ease_memory_guard():
 # Every model ------------------------------------------------------------------------------------
 
 ALL_MODELS = [
-    Popularity, lambda: DampedPopularity(5), lambda: ItemKNN(k=5), lambda: UserKNN(k=5), lambda: EASE(reg=10),
-    lambda: ImplicitALS(factors=4, reg=0.01, iterations=4),
+    Popularity, lambda: DampedPopularity(5), lambda: ItemKNN(n_neighbors=5), lambda: UserKNN(n_neighbors=5), lambda: EASE(reg=10),
+    lambda: ImplicitALS(n_factors=4, reg=0.01, iterations=4),
 ]
 
 
@@ -203,7 +203,7 @@ def test_ials_movie_factors_solve_the_weighted_least_squares_given_the_users():
     # (sum_{u in U_i} w_u w_u^T + a W^T W + reg (n_i + a n_users) I) h_i = sum_{u in U_i} w_u
     train = random_ratings(n_users=25, n_movies=12, seed=5)
     a, reg = 0.2, 0.05
-    model = ImplicitALS(factors=3, reg=reg, unobserved_weight=a, iterations=3).fit(train)
+    model = ImplicitALS(n_factors=3, reg=reg, unobserved_weight=a, iterations=3).fit(train)
     w = model.user_factors.astype(np.float64)
     x = train.csr(np.ones(len(train))).toarray()
     for i in range(train.n_movies):
@@ -211,10 +211,10 @@ def test_ials_movie_factors_solve_the_weighted_least_squares_given_the_users():
         lhs = raters.T @ raters + a * w.T @ w + reg * (len(raters) + a * train.n_users) * np.eye(3)
         np.testing.assert_allclose(model.movie_factors[i], np.linalg.solve(lhs, raters.sum(axis=0)), rtol=1e-4,
                                    atol=1e-6)
-    assert model.k == 3 and not model.user_bias.any() and not model.movie_bias.any()
+    assert model.factor_columns == 3 and not model.user_bias.any() and not model.movie_bias.any()
 
 
-@pytest.mark.parametrize("make", [lambda: EASE(reg=10), lambda: ImplicitALS(factors=4, iterations=3, seed=7)])
+@pytest.mark.parametrize("make", [lambda: EASE(reg=10), lambda: ImplicitALS(n_factors=4, iterations=3, seed=7)])
 def test_top_n_models_are_deterministic(make):
     train = random_ratings(seed=6)
     first, second = make().fit(train), make().fit(train)
@@ -222,7 +222,7 @@ def test_top_n_models_are_deterministic(make):
         np.testing.assert_array_equal(a, b)
     if isinstance(first, ImplicitALS):
         np.testing.assert_array_equal(first.user_factors, second.user_factors)
-        assert not np.array_equal(first.user_factors, ImplicitALS(factors=4, iterations=3, seed=8)
+        assert not np.array_equal(first.user_factors, ImplicitALS(n_factors=4, iterations=3, seed=8)
                                   .fit(train).user_factors)
 
 

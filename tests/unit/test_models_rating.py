@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.models.base import rmse
+from movierec.metrics import rmse
 from movierec.models.baselines import BiasBaseline, GlobalMean, MovieMean
 from movierec.models.data import Ratings
 from movierec.models.mf import BayesianMF, BiasedMF, EpochLog
@@ -53,7 +53,7 @@ def rmse_on(model, ratings: Ratings) -> float:
 def test_global_mean_predicts_the_training_mean_everywhere():
     model = GlobalMean().fit(tiny())
     np.testing.assert_allclose(model.predict([10, 20, 99], [200, 999, 100]), [4.0, 4.0, 4.0])
-    assert model.k == 0 and model.train_rmse == pytest.approx(np.sqrt(2 / 3))
+    assert model.factor_columns == 0 and model.train_rmse == pytest.approx(np.sqrt(2 / 3))
 
 
 def test_movie_mean_is_damped_toward_the_global_mean():
@@ -97,20 +97,20 @@ def test_truncated_svd_recovers_a_fully_observed_rank_two_matrix():
     user, movie = np.meshgrid(np.arange(8), np.arange(6), indexing="ij")
     train = Ratings.from_ids(user.ravel(), movie.ravel(), matrix.ravel())
     # with unregularized biases the residual is the double-centered matrix, still of rank 2
-    model = TruncatedSVD(k=2, reg_user=0.0, reg_movie=0.0).fit(train)
+    model = TruncatedSVD(n_factors=2, reg_user=0.0, reg_movie=0.0).fit(train)
     predicted = model.predict(user.ravel(), movie.ravel()).reshape(8, 6)
     np.testing.assert_allclose(predicted, matrix, atol=1e-5)
-    assert model.k == 2 and model.singular_values[0] >= model.singular_values[1] > 0
+    assert model.factor_columns == 2 and model.singular_values[0] >= model.singular_values[1] > 0
     # one factor is not enough
-    assert TruncatedSVD(k=1, reg_user=0.0, reg_movie=0.0).fit(train).train_rmse > 1e-3
+    assert TruncatedSVD(n_factors=1, reg_user=0.0, reg_movie=0.0).fit(train).train_rmse > 1e-3
 
 
 def test_truncated_svd_is_deterministic_and_caps_k():
     train, _ = low_rank()
-    a, b = TruncatedSVD(k=5).fit(train), TruncatedSVD(k=5).fit(train)
+    a, b = TruncatedSVD(n_factors=5).fit(train), TruncatedSVD(n_factors=5).fit(train)
     np.testing.assert_array_equal(a.user_factors, b.user_factors)
     np.testing.assert_array_equal(a.movie_factors, b.movie_factors)
-    assert TruncatedSVD(k=500).fit(train).k == min(train.n_users, train.n_movies) - 1
+    assert TruncatedSVD(n_factors=500).fit(train).factor_columns == min(train.n_users, train.n_movies) - 1
 
 
 # --- ALS matrix factorization ---------------------------------------------------------------------
@@ -118,7 +118,7 @@ def test_truncated_svd_is_deterministic_and_caps_k():
 
 def test_biased_mf_train_rmse_decreases_every_epoch_and_is_exact():
     train, test = low_rank()
-    model = BiasedMF(k=5, reg=2.0, reg_bias=1.0, weighted_reg=False, epochs=15, seed=3).fit(train, validation=test)
+    model = BiasedMF(n_factors=5, reg=2.0, reg_bias=1.0, weighted_reg=False, epochs=15, seed=3).fit(train, validation=test)
     curve = [log.train_rmse for log in model.history]
     assert len(curve) == 15
     assert all(later <= earlier + 1e-9 for earlier, later in zip(curve, curve[1:])), curve
@@ -131,7 +131,7 @@ def test_biased_mf_train_rmse_decreases_every_epoch_and_is_exact():
 
 def test_biased_mf_movies_satisfy_their_ridge_normal_equations():
     train, _ = low_rank()
-    model = BiasedMF(k=4, reg=2.0, reg_bias=0.5, weighted_reg=False, epochs=5, cg_steps=None).fit(train)
+    model = BiasedMF(n_factors=4, reg=2.0, reg_bias=0.5, weighted_reg=False, epochs=5, cg_steps=None).fit(train)
     residual = train.rating - (model.global_mean + model.user_bias[train.user] + model.movie_bias[train.movie]
                                + np.einsum("ij,ij->i", model.user_factors[train.user].astype(np.float64),
                                            model.movie_factors[train.movie].astype(np.float64)))
@@ -144,7 +144,7 @@ def test_biased_mf_movies_satisfy_their_ridge_normal_equations():
 
 def test_biased_mf_weighted_regularization_scales_with_counts():
     train, _ = low_rank()
-    model = BiasedMF(k=3, reg=0.1, reg_bias=0.1, weighted_reg=True, epochs=4, cg_steps=None).fit(train)
+    model = BiasedMF(n_factors=3, reg=0.1, reg_bias=0.1, weighted_reg=True, epochs=4, cg_steps=None).fit(train)
     residual = train.rating - (model.global_mean + model.user_bias[train.user] + model.movie_bias[train.movie]
                                + np.einsum("ij,ij->i", model.user_factors[train.user].astype(np.float64),
                                            model.movie_factors[train.movie].astype(np.float64)))
@@ -154,44 +154,44 @@ def test_biased_mf_weighted_regularization_scales_with_counts():
 
 def test_biased_mf_conjugate_gradient_steps_approach_the_exact_solve():
     train, _ = low_rank()
-    exact = BiasedMF(k=3, reg=2.0, weighted_reg=False, epochs=1, cg_steps=None).fit(train)
+    exact = BiasedMF(n_factors=3, reg=2.0, weighted_reg=False, epochs=1, cg_steps=None).fit(train)
     # k + 1 = 4 unknowns per row: 4 CG steps solve each row's system (up to float32 rounding)
-    full = BiasedMF(k=3, reg=2.0, weighted_reg=False, epochs=1, cg_steps=4).fit(train)
+    full = BiasedMF(n_factors=3, reg=2.0, weighted_reg=False, epochs=1, cg_steps=4).fit(train)
     np.testing.assert_allclose(full.movie_factors, exact.movie_factors, atol=1e-3)
     # the default 3 steps, warm-started, converge to the same training error
-    cg = BiasedMF(k=3, reg=2.0, weighted_reg=False, epochs=30).fit(train)
-    exact30 = BiasedMF(k=3, reg=2.0, weighted_reg=False, epochs=30, cg_steps=None).fit(train)
+    cg = BiasedMF(n_factors=3, reg=2.0, weighted_reg=False, epochs=30).fit(train)
+    exact30 = BiasedMF(n_factors=3, reg=2.0, weighted_reg=False, epochs=30, cg_steps=None).fit(train)
     assert cg.train_rmse == pytest.approx(exact30.train_rmse, abs=2e-3)
 
 
 def test_biased_mf_is_deterministic_for_a_seed():
     train, _ = low_rank()
-    a = BiasedMF(k=4, epochs=3, seed=7).fit(train)
-    b = BiasedMF(k=4, epochs=3, seed=7).fit(train)
-    c = BiasedMF(k=4, epochs=3, seed=8).fit(train)
+    a = BiasedMF(n_factors=4, epochs=3, seed=7).fit(train)
+    b = BiasedMF(n_factors=4, epochs=3, seed=7).fit(train)
+    c = BiasedMF(n_factors=4, epochs=3, seed=8).fit(train)
     np.testing.assert_array_equal(a.user_factors, b.user_factors)
     np.testing.assert_array_equal(a.movie_factors, b.movie_factors)
     np.testing.assert_array_equal(a.user_bias, b.user_bias)
     assert not np.array_equal(a.movie_factors, c.movie_factors)
     # one thread (the default on small data) or several: the same batches, the same numbers
-    d = BiasedMF(k=4, epochs=3, seed=7, threads=2, block_entries=64).fit(train)
-    e = BiasedMF(k=4, epochs=3, seed=7, threads=1, block_entries=64).fit(train)
+    d = BiasedMF(n_factors=4, epochs=3, seed=7, threads=2, block_entries=64).fit(train)
+    e = BiasedMF(n_factors=4, epochs=3, seed=7, threads=1, block_entries=64).fit(train)
     np.testing.assert_array_equal(d.movie_factors, e.movie_factors)
 
 
 def test_biased_mf_beats_the_bias_baseline_on_low_rank_data():
     train, test = low_rank(n_users=120, n_movies=80)
     baseline = rmse_on(BiasBaseline().fit(train), test)
-    mf = rmse_on(BiasedMF(k=3, reg=5.0, reg_bias=1.0, weighted_reg=False, epochs=10).fit(train), test)
+    mf = rmse_on(BiasedMF(n_factors=3, reg=5.0, reg_bias=1.0, weighted_reg=False, epochs=10).fit(train), test)
     assert mf < 0.8 * baseline
 
 
 def test_biased_mf_reports_progress(capsys):
     train, test = low_rank()
     logs: list[EpochLog] = []
-    BiasedMF(k=2, epochs=2, progress=logs.append).fit(train, validation=test)
+    BiasedMF(n_factors=2, epochs=2, progress=logs.append).fit(train, validation=test)
     assert [log.epoch for log in logs] == [1, 2] and logs[-1].validation_rmse is not None
-    BiasedMF(k=2, epochs=2, verbose=True).fit(train)
+    BiasedMF(n_factors=2, epochs=2, verbose=True).fit(train)
     err = capsys.readouterr().err
     assert "epoch   2  train RMSE" in err and "validation" not in err
 
@@ -200,7 +200,7 @@ def test_biased_mf_handles_users_and_movies_without_ratings():
     # ids fixed in advance: user 3 and movie 30 have no rating; they keep zero bias and factors
     train = Ratings.from_ids([1, 1, 2, 2], [10, 20, 10, 20], [4.0, 2.0, 5.0, 3.0],
                              user_ids=[1, 2, 3], movie_ids=[10, 20, 30])
-    model = BiasedMF(k=2, epochs=3).fit(train)
+    model = BiasedMF(n_factors=2, epochs=3).fit(train)
     assert np.isfinite(model.user_factors).all() and np.isfinite(model.movie_factors).all()
     assert model.user_bias[2] == 0.0 and model.movie_bias[2] == 0.0
     assert model.predict([3], [30])[0] == pytest.approx(3.5)
@@ -208,8 +208,8 @@ def test_biased_mf_handles_users_and_movies_without_ratings():
 
 def test_biased_mf_with_zero_epochs_keeps_its_starting_point():
     train, _ = low_rank()
-    model = BiasedMF(k=2, epochs=0).fit(train)
-    assert model.history == [] and model.k == 2
+    model = BiasedMF(n_factors=2, epochs=0).fit(train)
+    assert model.history == [] and model.factor_columns == 2
     np.testing.assert_array_equal(model.user_factors, 0.0)  # users start at zero: predictions are mu
     np.testing.assert_allclose(model.predict(train.user_ids[:3], train.movie_ids[:3]), train.global_mean)
 
@@ -219,10 +219,10 @@ def test_biased_mf_with_zero_epochs_keeps_its_starting_point():
 
 def test_bayesian_mf_is_deterministic_and_exports_the_sample_average():
     train, test = low_rank()
-    a = BayesianMF(k=3, samples=6, burn_in=2, seed=5).fit(train, validation=test)
-    b = BayesianMF(k=3, samples=6, burn_in=2, seed=5).fit(train)
+    a = BayesianMF(n_factors=3, samples=6, burn_in=2, seed=5).fit(train, validation=test)
+    b = BayesianMF(n_factors=3, samples=6, burn_in=2, seed=5).fit(train)
     np.testing.assert_array_equal(a.user_factors, b.user_factors)
-    assert a.k == 3 * 6  # six rank-3 samples side by side
+    assert a.factor_columns == 3 * 6  # six rank-3 samples side by side
     assert [log.validation_rmse is None for log in a.history] == [True, True] + [False] * 6
     # the last report is the RMSE of the average over all kept samples, i.e. of the export
     assert a.history[-1].validation_rmse == pytest.approx(rmse_on(a, test), abs=1e-6)
@@ -231,15 +231,15 @@ def test_bayesian_mf_is_deterministic_and_exports_the_sample_average():
 def test_bayesian_mf_beats_the_bias_baseline_on_low_rank_data():
     train, test = low_rank(n_users=120, n_movies=80)
     baseline = rmse_on(BiasBaseline().fit(train), test)
-    bayes = rmse_on(BayesianMF(k=3, samples=30, burn_in=5).fit(train), test)
+    bayes = rmse_on(BayesianMF(n_factors=3, samples=30, burn_in=5).fit(train), test)
     assert bayes < 0.8 * baseline
 
 
 # --- every rating model ---------------------------------------------------------------------------
 
 ALL_MODELS = [
-    GlobalMean, MovieMean, BiasBaseline, lambda: TruncatedSVD(k=2), lambda: BiasedMF(k=2, epochs=2),
-    lambda: BayesianMF(k=2, samples=3, burn_in=1),
+    GlobalMean, MovieMean, BiasBaseline, lambda: TruncatedSVD(n_factors=2), lambda: BiasedMF(n_factors=2, epochs=2),
+    lambda: BayesianMF(n_factors=2, samples=3, burn_in=1),
 ]
 
 
@@ -262,7 +262,7 @@ def test_unknown_users_and_movies_get_the_known_parts(make):
 
 def test_predict_in_chunks_answers_the_same():
     train, test = low_rank()
-    model = BiasedMF(k=3, epochs=2).fit(train)
+    model = BiasedMF(n_factors=3, epochs=2).fit(train)
     users, movies = test.user_ids[test.user], test.movie_ids[test.movie]
     np.testing.assert_array_equal(model.predict(users, movies, chunk=7), model.predict(users, movies))
 
@@ -291,8 +291,8 @@ def u1_rmse(model, u1) -> float:
     (GlobalMean, 1.14, 1.17),                                   # measured 1.1537
     (lambda: BiasBaseline(), 0.955, 0.965),                     # 0.9599, as Surprise BaselineOnly
     (lambda: BiasBaseline(reg_user=5.0, reg_movie=2.0), 0.945, 0.96),   # 0.9531
-    (lambda: TruncatedSVD(k=10), 0.935, 0.95),                  # 0.9430
-    (lambda: BiasedMF(k=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20), 0.915, 0.93),  # 0.9237
+    (lambda: TruncatedSVD(n_factors=10), 0.935, 0.95),                  # 0.9430
+    (lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20), 0.915, 0.93),  # 0.9237
 ])
 def test_rmse_on_ml100k_u1(u1, make, low, high):
     assert low <= u1_rmse(make(), u1) <= high
@@ -301,4 +301,4 @@ def test_rmse_on_ml100k_u1(u1, make, low, high):
 @needs_ml100k
 @pytest.mark.slow
 def test_bayesian_mf_rmse_on_ml100k_u1(u1):
-    assert 0.895 <= u1_rmse(BayesianMF(k=10, samples=200, burn_in=10), u1) <= 0.912  # measured 0.9054
+    assert 0.895 <= u1_rmse(BayesianMF(n_factors=10, samples=200, burn_in=10), u1) <= 0.912  # measured 0.9054

@@ -39,9 +39,9 @@ def test_item_knn_on_a_user_sample_uses_only_those_users_for_similarities():
     train = random_ratings()
     counts = np.bincount(train.user, minlength=train.n_users).astype(float)
     budget = float((counts ** 2).sum()) / 3
-    sampled = ItemKNN(k=5, max_similarity_pairs=budget).fit(train)
+    sampled = ItemKNN(n_neighbors=5, max_similarity_pairs=budget).fit(train)
     keep = scale.similarity_users(counts, budget)
-    full = ItemKNN(k=5).fit(train)
+    full = ItemKNN(n_neighbors=5).fit(train)
     assert 0 < len(keep) < train.n_users and not np.allclose(sampled.similarity, full.similarity)
     # numerators and sums of squares from the sampled users' residuals only (the baseline is
     # fitted on every rating either way); overlaps scaled back to the whole data

@@ -10,6 +10,7 @@ from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
 from movierec.models.mf import BiasedMF
 from movierec.serving import (
+    MAX_K,
     InvalidRequest,
     ModelFactors,
     Service,
@@ -67,7 +68,7 @@ def test_top_k_rows_agrees_with_top_k_row_by_row():
 def test_recommend_matches_the_sql_unit_test_example(service):
     """The answer the dbt unit test expects from user_recommendations, from the Python API."""
     one = service.recommend(1, k=3)
-    assert not one.cold_start and one.model_name == "mf" and one.rating_count == 2
+    assert not one.cold_start and one.model_name == "biased_mf" and one.rating_count == 2
     assert rows(one) == [
         (1, 20, 4.0, "because you rated Alpha (2001) 5/5", 10),   # 10 ties 20 at 4.0 but is rated
         (2, 40, 3.5, "because you rated Alpha (2001) 5/5", 10),
@@ -104,7 +105,7 @@ def test_default_k_comes_from_serving_config(service):
     (2**70, "unknown user"),        # out of any integer column's range: unknown, not an error
     ("not an id", "unknown user"),
     (3, "fewer than 2 ratings"),    # has factors, one rating
-    (4, "user not in model mf"),    # two ratings, no factors
+    (4, "user not in model biased_mf"),  # two ratings, no factors
 ])
 def test_cold_start_gets_the_most_popular_unrated_movies(service, user_id, why):
     result = service.recommend(user_id, k=3)
@@ -125,17 +126,36 @@ def test_another_model_can_serve(service):
         service.recommend(1, model="nope")
 
 
-@pytest.mark.parametrize("k", [0, -1, 1001, 2.5, "3", True])
+@pytest.mark.parametrize("k", [0, -1, 101, 1001, 2.5, "3", True])
 def test_invalid_k_is_rejected(service, k):
-    with pytest.raises(InvalidRequest, match="k must be"):
+    with pytest.raises(InvalidRequest, match="k must be a whole number from 1 to 100"):
         service.recommend(1, k=k)
+
+
+def test_one_list_length_limit_for_the_library_and_the_http_api(service):
+    """MAX_K is 100, as the HTTP API documents (k and limit at most 100): the library and the server
+    share the one constant, so a list the library returns is one the API would also serve."""
+    from movierec import server
+
+    assert MAX_K == 100 and server.MAX_K is MAX_K
+    assert len(service.recommend(1, k=100).items) <= 100
+    assert len(service.search_movies("a", limit=100)) <= 100
+    with pytest.raises(InvalidRequest, match="from 1 to 100"):
+        service.search_movies("a", limit=101)
+
+
+def test_fold_in_with_a_model_no_class_fitted_is_a_clear_error(service):
+    """Fold-in runs the model's own user step, found by the model's name: a model no factor model class
+    wrote (bias_only here, a hand-made row) cannot fold in, and says so, instead of guessing the math."""
+    with pytest.raises(InvalidRequest, match="'bias_only' cannot fold in a new user: no factor model class"):
+        service.fold_in({40: 4, 50: 1, 70: 5}, model="bias_only")
 
 
 # --- similar movies ------------------------------------------------------------------------------
 
 def test_similar_movies_rank_by_cosine_with_ties_by_movie_id(service):
     result = service.similar(10, k=4)
-    assert result.model_name == "mf" and result.title == "Alpha"
+    assert result.model_name == "biased_mf" and result.title == "Alpha"
     # 20 is parallel (1), 40 at 45 degrees, 30 and 70 orthogonal (tie: 30 first); 60 has no direction
     assert [(i.movie_id, round(i.similarity, 6)) for i in result.items] == [
         (20, 1.0), (40, 0.707107), (30, 0.0), (70, 0.0)]
@@ -217,7 +237,7 @@ def test_fold_in_matches_a_full_refit_on_an_exact_example(tmp_path):
     truth = _exact_problem()
     n_users, n_movies = truth.shape[0] - 1, truth.shape[1]
     users, movies = np.meshgrid(np.arange(1, n_users + 1), np.arange(1, n_movies + 1), indexing="ij")
-    settings = dict(k=2, reg=1e-6, reg_bias=1e-6, weighted_reg=False, epochs=300, seed=1)
+    settings = dict(n_factors=2, reg=1e-6, reg_bias=1e-6, weighted_reg=False, epochs=300, seed=1)
     base = BiasedMF(**settings).fit(Ratings.from_ids(users.ravel(), movies.ravel(), truth[:-1].ravel()))
     new_user, rated = n_users + 1, np.array([1, 3, 5, 7, 9, 11])
     unrated = np.setdiff1d(np.arange(1, n_movies + 1), rated)
@@ -257,7 +277,7 @@ def test_fold_in_is_the_models_own_user_step():
     mask = rng.random((n_users, n_movies)) < 0.4
     u, m = np.nonzero(mask)
     r = np.clip(np.round(3.6 + (p @ q.T)[u, m] + rng.normal(0, 0.5, len(u))), 1, 5)
-    model = BiasedMF(k=k, reg=0.05, reg_bias=0.05, weighted_reg=True, epochs=40, seed=0).fit(
+    model = BiasedMF(n_factors=k, reg=0.05, reg_bias=0.05, weighted_reg=True, epochs=40, seed=0).fit(
         Ratings.from_ids(u + 1, m + 1, r))
     factors = ModelFactors("biased_mf", model.global_mean, model.hyperparameters(),
                            model.train.movie_ids.astype(np.int64), model.movie_bias, model.movie_factors)
@@ -293,7 +313,7 @@ def test_fold_in_of_a_truncated_svd_is_the_svd_projection():
     u, m = rng.integers(1, 80, 1500), rng.integers(1, 40, 1500)
     keep = np.unique(u * 100 + m, return_index=True)[1]
     u, m, r = u[keep], m[keep], rng.integers(1, 6, len(keep)).astype(float)
-    model = TruncatedSVD(k=4).fit(Ratings.from_ids(u, m, r))
+    model = TruncatedSVD(n_factors=4).fit(Ratings.from_ids(u, m, r))
     factors = ModelFactors("truncated_svd", model.global_mean, model.hyperparameters(),
                            model.train.movie_ids.astype(np.int64), model.movie_bias, model.movie_factors)
     for user in model.train.user_ids[:20]:
@@ -307,7 +327,7 @@ def test_fold_in_of_a_truncated_svd_is_the_svd_projection():
 def test_fold_in_through_the_service(service):
     # like user 2 of the example: likes 40 and 70, dislikes 50
     result = service.fold_in({40: 4, 50: 1, 70: 5}, k=3)
-    assert not result.cold_start and result.model_name == "mf" and result.user_id is None
+    assert not result.cold_start and result.model_name == "biased_mf" and result.user_id is None
     ids = [i.movie_id for i in result.items]
     assert not {40, 50, 70} & set(ids) and [i.rank for i in result.items] == [1, 2, 3]
     assert ids[0] == 30  # 30 = [0, 1] like 70, with the largest movie bias
@@ -356,7 +376,7 @@ def fitted(tmp_path_factory):
     keep = np.unique(u * 1000 + m, return_index=True)[1]
     u, m = u[keep], m[keep]
     r = rng.integers(1, 6, len(u)).astype(float)
-    model = BiasedMF(k=4, reg=0.1, epochs=5, seed=0).fit(Ratings.from_ids(u, m, r))
+    model = BiasedMF(n_factors=4, reg=0.1, epochs=5, seed=0).fit(Ratings.from_ids(u, m, r))
     ratings = list(zip(u.tolist(), m.tolist(), r.tolist())) + [(9999, 1, 4.0)]  # 9999: too few ratings
     return build_warehouse(tmp_path_factory.mktemp("fitted") / "fitted.duckdb", ratings=ratings,
                            movies=[(i, f"Movie {i}", 1990 + i % 20) for i in range(1, n_movies + 1)],
@@ -455,7 +475,7 @@ def test_preloaded_service_answers_during_a_rebuild_and_reloads_after(tmp_path):
     assert service.recommend(1, k=3).items[0].movie_id == 20
     assert can_open_for_writing(path)  # the snapshot holds no lock: dbt can build
     # a "rebuild" that changes movie 20's bias, still holding the write lock
-    with Writer(path, "update movie_factors set bias = -5 where model_name = 'mf' and movie_id = 20"):
+    with Writer(path, "update movie_factors set bias = -5 where model_name = 'biased_mf' and movie_id = 20"):
         assert service.is_stale()
         assert service.recommend(1, k=3).items[0].movie_id == 20  # the previous snapshot answers
         assert service.health()["stale"] is True
@@ -468,7 +488,7 @@ def test_preloaded_service_reloads_only_once_the_file_has_settled(tmp_path):
     path = hand_example(tmp_path / "settle.duckdb")
     service = Service(path, preload=True, reload_interval=0.0, settle_seconds=3600)
     assert service.recommend(1, k=1).items[0].movie_id == 20
-    Writer(path, "update movie_factors set bias = -5 where model_name = 'mf' and movie_id = 20").release()
+    Writer(path, "update movie_factors set bias = -5 where model_name = 'biased_mf' and movie_id = 20").release()
     for _ in range(5):  # changed, but not yet quiet for settle_seconds: no reload, no lock taken
         assert service.recommend(1, k=1).items[0].movie_id == 20
     assert service.is_stale() and service._reload_thread is None

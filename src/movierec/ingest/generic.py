@@ -40,9 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
-from movierec.ingest.common import (
-    CHECK_EVERY, FileCounts, IngestError, Ingestion, TextStream, date_window, date_window_reason, split_pieces,
-)
+from movierec.ingest.common import FileCounts, IngestError, Ingestion, date_window, date_window_reason
+from movierec.ingest.reading import TextStream, iter_line_chunks, split_pieces, text_lines
 
 CHUNK_BYTES = 16 << 20
 ROLES = ("user", "movie", "rating", "date")
@@ -298,20 +297,7 @@ def parse_date(text: str) -> tuple[dt.date, dt.datetime | None]:
 
 def _slow(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, ingestion: Ingestion):
     rows: dict[str, list] = {"user_id": [], "movie_id": [], "rating": [], "rated_on": [], "rated_at": [], "line": []}
-    lines = chunk.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for offset, raw in enumerate(lines):
-        number = first_line + offset
-        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
-            ingestion.check_reject_limit(counts, len(rows["line"]))  # a wrong layout stops within its first chunk
-        text = movielens.decode_text(raw.rstrip(b"\r"))
-        if not text.strip():
-            counts.blank += 1
-            continue
-        if "\r" in text:
-            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
-            continue
+    for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(rows["line"])):
         fields = [_clean(f) for f in text.split(layout.delimiter)]
         if len(fields) != layout.n_fields:
             ingestion.reject(counts, number, text,
@@ -392,7 +378,7 @@ def load_ratings(layout: CsvLayout, ingestion: Ingestion, chunk_bytes: int = CHU
             counts.bytes += len(first)
             ingestion.progress.advance(len(first), 0)
             line = 2
-        for chunk in movielens.iter_chunks(stream, b"", chunk_bytes):
+        for chunk in iter_line_chunks(stream, chunk_bytes):
             n_lines = chunk.count(b"\n")
             parsed = _fast(chunk, layout)
             if parsed is not None:

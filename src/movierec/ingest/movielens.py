@@ -33,17 +33,15 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import (
-    CHECK_EVERY,
-    split_pieces,
-    MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, TextStream, check_input_file, date_window, decode_lines,
-    utf8_error,
+from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, check_input_file, date_window
+from movierec.ingest.reading import (
+    TextStream, decode_lines, decode_text, iter_line_chunks, split_pieces, text_lines, utf8_error,
 )
 
 CHUNK_BYTES = 16 << 20
@@ -180,31 +178,6 @@ def detect(root: Path) -> MovieLensLayout | None:
 # --- reading ----------------------------------------------------------------------------------------
 
 
-def iter_chunks(stream: BinaryIO, carry: bytes = b"", chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Whole lines of `stream` in pieces of about `chunk_bytes`; the last piece always ends with a newline."""
-    while True:
-        data = stream.read(chunk_bytes)
-        if not data:
-            if carry:
-                yield carry if carry.endswith(b"\n") else carry + b"\n"
-            return
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n") + 1
-        if cut <= 0:  # no complete line yet
-            carry = buf
-            continue
-        yield buf[:cut]
-        carry = buf[cut:]
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 if the bytes are valid UTF-8, else latin-1 (ml-100k, ml-1m)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def _split_lines(text: str) -> list[str]:
     """Lines as `wc -l` sees them, plus a last line without a newline."""
     lines = text.split("\n")
@@ -317,20 +290,7 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
                   ingestion: Ingestion):
     """Parse line by line, rejecting each bad line with its reason. Returns the arrays and line numbers."""
     users, movies, ratings, stamps, numbers = [], [], [], [], []
-    lines = chunk.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for offset, raw in enumerate(lines):
-        number = first_line + offset
-        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
-            ingestion.check_reject_limit(counts, len(numbers))  # a wrong layout stops within its first chunk
-        text = decode_text(raw.rstrip(b"\r"))
-        if not text.strip():
-            counts.blank += 1
-            continue
-        if "\r" in text:
-            ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
-            continue
+    for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(numbers)):
         fields = [value.strip() for value in text.split(fmt.sep)]
         if len(fields) != len(RATING_FIELDS):
             ingestion.reject(counts, number, text,
@@ -400,7 +360,7 @@ def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: File
                 line = 2
             else:
                 carry = first
-        for chunk in iter_chunks(stream, carry, chunk_bytes or CHUNK_BYTES):
+        for chunk in iter_line_chunks(stream, chunk_bytes or CHUNK_BYTES, carry):
             n_lines = chunk.count(b"\n")
             parsed = _fast_ratings(chunk, fmt, half_stars)
             if parsed is not None:

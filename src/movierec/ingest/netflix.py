@@ -31,10 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from movierec.ingest.common import (
-    CHECK_EVERY,
-    split_pieces,
-    MOVIES_SCHEMA, FileCounts, Ingestion, TextStream, date_window, date_window_reason, decode_lines, utf8_error,
+from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, Ingestion, date_window, date_window_reason
+from movierec.ingest.reading import (
+    TextStream, decode_lines, iter_line_chunks, numbered_lines, split_pieces, utf8_error,
 )
 
 CHUNK_BYTES = 64 << 20
@@ -111,22 +110,7 @@ def _last_header_start(buf: bytes) -> int:
 def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """Whole lines of `stream`, in pieces of about `chunk_bytes` that start at a movie header
     where possible. The last piece always ends with a newline."""
-    carry = b""
-    while True:
-        data = stream.read(chunk_bytes)
-        if not data:
-            if carry:
-                yield carry if carry.endswith(b"\n") else carry + b"\n"
-            return
-        buf = carry + data if carry else data
-        cut = _last_header_start(buf)
-        if cut <= 0:
-            cut = buf.rfind(b"\n") + 1
-        if cut <= 0:  # no complete line yet
-            carry = buf
-            continue
-        yield buf[:cut]
-        carry = buf[cut:]
+    return iter_line_chunks(stream, chunk_bytes, cut_at=_last_header_start)
 
 
 # --- parsing one chunk ----------------------------------------------------------------------------
@@ -256,13 +240,7 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
     rows: dict[str, list] = {name: [] for name in ("movie_id", "line", *spec.fields)}
     headers = 0
     started_mid_block = state.current is not None
-    lines = chunk.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for offset, raw in enumerate(lines):
-        number = first_line + offset
-        if offset and offset % CHECK_EVERY == 0:  # after every CHECK_EVERY lines
-            ingestion.check_reject_limit(counts, len(rows["line"]))  # a wrong layout stops within its first chunk
+    for number, raw in numbered_lines(chunk, first_line, counts, ingestion, lambda: len(rows["line"])):
         text = raw.rstrip(b"\r")
         if not text.strip():
             counts.blank += 1
@@ -403,14 +381,6 @@ def load_training_set_tar(path: Path, ingestion: Ingestion) -> None:
             state.current = None
     if state.split:
         ingestion.resolve_duplicates_later(state.split)
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 if the bytes are valid UTF-8, else latin-1 (the original Netflix files)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def _is_titles_header(fields: list[str]) -> bool:

@@ -8,16 +8,24 @@ A model is fitted on a `Ratings` and then answers in original ids:
 - `score_users(user_index)`: a dense (users x movies) score block, higher is better (ranking).
 - `recommend(user_id, k)`: the top-k movies per user among movies the user has not rated in
   the training data, ties broken by movie id, ranks 1..k without gaps.
+
+A factor model (`FactorModel`) also folds a new user in: `fold_in(movie_index, ratings)` gives
+the (b_u, p_u) its own user step would give someone with those ratings, against the fixed movie
+side. The math is a classmethod on the stored parameters (`fold_in_stored`), so the serving layer,
+which has only the warehouse's tables, runs exactly the model's own code.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from movierec.arrays import top_k_rows
+from movierec.metrics import rmse
 from movierec.models.data import Ratings
 
 
@@ -85,9 +93,8 @@ class Recommender(ABC):
             if seen is not None:
                 block = seen[rows]
                 scores[np.repeat(np.arange(len(rows)), np.diff(block.indptr)), block.indices] = -np.inf
-            top = top_k_indices(scores, k_eff)
+            top, valid = top_k_rows(scores, k_eff)
             top_scores = np.take_along_axis(scores, top, axis=1)
-            valid = np.isfinite(top_scores)
             ranks = np.cumsum(valid, axis=1)
             out_user.append(np.repeat(train.user_ids[rows], k_eff).reshape(len(rows), k_eff)[valid])
             out_rank.append(ranks[valid])
@@ -100,31 +107,11 @@ class Recommender(ABC):
                 np.concatenate(out_score))
 
 
-def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the k largest scores per row, best first; equal scores by smaller index."""
-    n = scores.shape[1]
-    if k >= n:
-        part = np.broadcast_to(np.arange(n), scores.shape).copy()
-    else:
-        # argpartition is not stable; widen the candidate set to include every tie at the cut.
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-        if (np.sum(scores >= kth, axis=1) > k).any():
-            part = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-            return part
-    order = np.lexsort((part, -np.take_along_axis(scores, part, axis=1)), axis=1)
-    return np.take_along_axis(part, order, axis=1)
-
-
-def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(predicted) - np.asarray(actual)) ** 2)))
-
-
 @dataclass
 class FactorModel(Recommender):
     """A fitted model of the form  r(u, i) = mu + b_u + b_i + p_u . q_i  (any part may be zero).
 
-    Bias-only models have k = 0 factors; ranking-only factor models (implicit ALS) have zero
+    Bias-only models have 0 factor columns; ranking-only factor models (implicit ALS) have zero
     biases. Predictions are clipped to [rating_min, rating_max] when those are set.
     """
 
@@ -144,8 +131,38 @@ class FactorModel(Recommender):
         raise NotImplementedError
 
     @property
-    def k(self) -> int:
+    def factor_columns(self) -> int:
+        """Columns of the fitted factor matrices: the model's `n_factors`, fewer when capped (truncated
+        SVD), n_factors x samples when samples are stacked (Bayesian MF), 0 for bias-only models."""
         return self.movie_factors.shape[1] if self.movie_factors.ndim == 2 else 0
+
+    @property
+    def k(self) -> int:
+        """Deprecated name of `factor_columns` (`k` means a list length elsewhere)."""
+        warnings.warn("FactorModel.k is deprecated: use factor_columns", DeprecationWarning, stacklevel=2)
+        return self.factor_columns
+
+    # --- folding in a new user ------------------------------------------------------------------
+
+    def fold_in(self, movie_index: np.ndarray, ratings: np.ndarray) -> tuple[float, np.ndarray]:
+        """A new user's (b_u, p_u) from their ratings of these movies (indices into `train.movie_ids`),
+        without refitting: what this model's own user step gives, against its fixed movie side.
+        The same code the serving layer runs on the stored parameters (`fold_in_stored`)."""
+        assert self.train is not None, "fit first"
+        return type(self).fold_in_stored(
+            self.hyperparameters(), self.global_mean, self.movie_bias, self.movie_factors, movie_index, ratings,
+            has_user_bias=bool(len(self.user_bias) and np.any(self.user_bias != 0)))
+
+    @classmethod
+    def fold_in_stored(cls, hyperparameters: dict, global_mean: float, movie_bias: np.ndarray,
+                       movie_factors: np.ndarray, movie_index: np.ndarray, ratings: np.ndarray, *,
+                       has_user_bias: bool = True, gram: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """`fold_in` from stored parameters (as model_runs, movie_factors and user_factors keep them):
+        the run's `hyperparameters`, mu, the movie biases and factors (n_movies, columns; float32),
+        whether the model learned user biases at all (it did if any stored one is not 0), and
+        optionally Q^T Q (float64) over every movie, cached by the caller. Returns (b_u, p_u) with
+        p_u float32 of the stored width. Each factor model implements it with its own user step."""
+        raise NotImplementedError(f"{cls.__name__} does not fold in new users")
 
     def _set_range(self, train: Ratings) -> None:
         self.rating_min = float(train.rating.min())
@@ -154,7 +171,7 @@ class FactorModel(Recommender):
     def _chunk(self) -> int:
         """Pairs predicted at once: about 2^26 gathered factors (256 MB of float32 per side), so a
         model with k x samples columns (Bayesian MF) gathers no more than a k = 64 model."""
-        return max(4096, (1 << 26) // max(self.k, 1))
+        return max(4096, (1 << 26) // max(self.factor_columns, 1))
 
     def predict(self, user_id, movie_id, chunk: int | None = None) -> np.ndarray:
         """Predicted ratings, `chunk` pairs at a time (100M pairs never gather 100M x k factors)."""
@@ -190,7 +207,7 @@ class FactorModel(Recommender):
         if len(self.movie_bias):
             pred[known_i] += self.movie_bias[i[known_i]]
         both = known_u & known_i
-        if self.k:
+        if self.factor_columns:
             pred[both] += np.einsum("ij,ij->i", self.user_factors[u[both]], self.movie_factors[i[both]],
                                     dtype=np.float64)
         return pred
@@ -199,6 +216,48 @@ class FactorModel(Recommender):
         scores = np.zeros((len(user_index), self.train.n_movies))
         if len(self.movie_bias):
             scores += self.movie_bias[None, :]
-        if self.k:
+        if self.factor_columns:
             scores += self.user_factors[user_index] @ self.movie_factors.T
         return scores  # the user's own bias and mu do not change the order
+
+
+def renamed_keyword(value, old_value, old: str, new: str, owner: str):
+    """`value`, or `old_value` when a caller still passes the deprecated keyword `old` (with a
+    DeprecationWarning naming `new`)."""
+    if old_value is None:
+        return value
+    warnings.warn(f"{owner}({old}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=3)
+    return old_value
+
+
+def ridge_user_step(global_mean: float, movie_bias: np.ndarray, movie_factors: np.ndarray, movie_index: np.ndarray,
+                    ratings: np.ndarray, reg: float, reg_bias: float, weighted_reg: bool,
+                    has_user_bias: bool = True) -> tuple[float, np.ndarray]:
+    """The explicit-feedback ALS user step for one user, exactly: the ridge regression
+
+        [b_u, p_u] = (X^T X + n^a diag(reg_bias, reg, ..., reg))^-1 X^T (r - mu - b_i),  X = [1 | Q_rated]
+
+    with a = 1 when `weighted_reg` (ALS-WR), else 0; without the bias column when the model has no
+    user biases. Returns (b_u, p_u) with p_u float32."""
+    movie_index = np.asarray(movie_index, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    n, k = len(movie_index), movie_factors.shape[1]
+    if n == 0:
+        return 0.0, np.zeros(k, dtype=np.float32)
+    target = ratings - global_mean - movie_bias[movie_index]
+    scale = float(n) if weighted_reg else 1.0
+    columns, penalty = [], []
+    if has_user_bias:
+        columns.append(np.ones((n, 1)))
+        penalty.append(reg_bias)
+    if k:
+        columns.append(movie_factors[movie_index].astype(np.float64))
+        penalty.extend([reg] * k)
+    if not columns:
+        return 0.0, np.zeros(k, dtype=np.float32)
+    x = np.hstack(columns)
+    a = x.T @ x + np.diag(np.asarray(penalty) * scale)
+    w = np.linalg.solve(a, x.T @ target)
+    bias = float(w[0]) if has_user_bias else 0.0
+    factors = w[1:] if has_user_bias else w
+    return bias, factors.astype(np.float32)

@@ -8,19 +8,29 @@ and per movie; no Python loop over ratings).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from movierec.models.base import FactorModel
 from movierec.models.data import Ratings
 
 
+def _no_user_parameters(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
+                        has_user_bias=True, gram=None):
+    """Fold-in of a model that learns nothing per user: no bias, no factors."""
+    return 0.0, np.zeros(movie_factors.shape[1], dtype=np.float32)
+
+
 class GlobalMean(FactorModel):
     """Predicts the mean of all training ratings for every user and movie.
 
-    Learns one number. The floor every other rating model has to beat.
+    Learns one number. The floor every other rating model has to beat. Folding in a new user
+    learns nothing (`fold_in` gives b_u = 0).
     """
 
     predicts_ratings = True
+    fold_in_stored = classmethod(_no_user_parameters)
 
     def __init__(self) -> None:
         super().__init__(name="global_mean")
@@ -37,11 +47,13 @@ class MovieMean(FactorModel):
 
     Learns b_i = sum(r - mu) / (n_i + damping): with `damping` pseudo-ratings at the global mean,
     a movie with few ratings stays close to mu (damping = 0 gives the plain per-movie mean).
-    Ignores who is rating. Unknown movies get the global mean. On a validation split of ml-100k
-    u1.base damping 2 did best (RMSE 1.0116; the default 5: 1.0127; 0: 1.0146).
+    Ignores who is rating (`fold_in` gives b_u = 0). Unknown movies get the global mean. On a
+    validation split of ml-100k u1.base damping 2 did best (RMSE 1.0116; the default 5: 1.0127;
+    0: 1.0146).
     """
 
     predicts_ratings = True
+    fold_in_stored = classmethod(_no_user_parameters)
 
     def __init__(self, damping: float = 5.0) -> None:
         super().__init__(name="movie_mean")
@@ -92,6 +104,15 @@ class BiasBaseline(FactorModel):
             train, self.reg_user, self.reg_movie, self.epochs)
         self._set_range(train)
 
+    @classmethod
+    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
+                       has_user_bias=True, gram=None):
+        """The user half of a sweep: b_u = sum(r - mu - b_i) / (reg_user + n)."""
+        reg_user = float((hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters[
+            "reg_user"].default))
+        bias = user_bias_step(global_mean, movie_bias, movie_index, ratings, reg_user, has_user_bias)
+        return bias, np.zeros(movie_factors.shape[1], dtype=np.float32)
+
 
 def fit_biases(train: Ratings, reg_user: float = 15.0, reg_movie: float = 10.0,
                epochs: int = 10) -> tuple[float, np.ndarray, np.ndarray]:
@@ -110,6 +131,17 @@ def fit_biases(train: Ratings, reg_user: float = 15.0, reg_movie: float = 10.0,
         sum_u = np.bincount(train.user, weights=residual - b_i[train.movie], minlength=train.n_users)
         b_u = _damped_mean(sum_u, n_u, reg_user)
     return mu, b_u, b_i
+
+
+def user_bias_step(global_mean: float, movie_bias: np.ndarray, movie_index: np.ndarray, ratings: np.ndarray,
+                   reg_user: float, has_user_bias: bool = True) -> float:
+    """One user's bias given the movie biases, as a sweep of `fit_biases` updates it:
+    b_u = sum(r - mu - b_i) / (reg_user + n); 0 without ratings or when the model has no user biases."""
+    movie_index = np.asarray(movie_index, dtype=np.int64)
+    if len(movie_index) == 0 or not has_user_bias:
+        return 0.0
+    target = np.asarray(ratings, dtype=np.float64) - global_mean - movie_bias[movie_index]
+    return float(target.sum() / (reg_user + len(movie_index)))
 
 
 def _damped_mean(total: np.ndarray, count: np.ndarray, damping: float) -> np.ndarray:

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from movierec.arrays import index_of as _index_of
+
 
 @dataclass(frozen=True, eq=False)
 class Ratings:
@@ -144,11 +146,3 @@ def _load_indexed(relation) -> Ratings:
             raise ValueError(f"{side}_index of the training ratings is not a dense rank 0..n-1")
     return Ratings.from_indexed(columns["user_index"], columns["movie_index"], columns["rating"],
                                 user_ids["user_id"], movie_ids["movie_id"])
-
-
-def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    if len(sorted_ids) == 0:
-        return np.full(len(ids), -1, dtype=np.int64)
-    pos = np.searchsorted(sorted_ids, ids)
-    pos = np.clip(pos, 0, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == ids, pos, -1)

@@ -23,12 +23,12 @@ import json
 import numpy as np
 import pyarrow as pa
 
-from movierec.models.base import FactorModel, Recommender
+from movierec.models.base import FactorModel, Recommender, renamed_keyword
 from movierec.models.blas import one_blas_thread_for_this_process
 from movierec.models.data import Ratings, training_ratings
 
 
-def artifact_schema(k: int) -> pa.Schema:
+def artifact_schema(n_factors: int) -> pa.Schema:
     return pa.schema(
         [
             ("record", pa.string()),
@@ -36,7 +36,7 @@ def artifact_schema(k: int) -> pa.Schema:
             ("user_id", pa.int32()),
             ("movie_id", pa.int32()),
             ("bias", pa.float64()),
-            ("factors", pa.list_(pa.float32(), k)),
+            ("factors", pa.list_(pa.float32(), n_factors)),
             ("predicted_rating", pa.float64()),
             ("rank", pa.int32()),
             ("score", pa.float64()),
@@ -62,20 +62,25 @@ def evaluation_users(test: pa.Table, train: Ratings, max_users: int | None) -> n
 def export_artifacts(
     model: Recommender,
     test: pa.Table,
-    k_factors: int,
+    n_factors: int | None = None,
     top_k: int = 10,
     eval_max_users: int | None = 10_000,
+    *,
+    k_factors: int | None = None,
 ) -> pa.Table:
     """The artifact table of a fitted `model`, with predictions for `test` (a table of user_id,
     movie_id, rating) and top-`top_k` lists for the evaluation users."""
     train = model.train
     assert train is not None, "fit the model first"
-    schema = artifact_schema(k_factors)
+    n_factors = renamed_keyword(n_factors, k_factors, "k_factors", "n_factors", "export_artifacts")
+    if n_factors is None:
+        raise TypeError("export_artifacts() needs n_factors, the width of the factor tables")
+    schema = artifact_schema(n_factors)
     parts = [_run_row(model, train, schema)]
     if isinstance(model, FactorModel) and getattr(model, "serves_factors", True):
-        if model.k > k_factors:
-            raise ValueError(f"{model.name} has {model.k} factors but the factor tables hold {k_factors} "
-                             "(var `factors`): raise the var or lower the model's k")
+        if model.factor_columns > n_factors:
+            raise ValueError(f"{model.name} has {model.factor_columns} factors but the factor tables hold {n_factors} "
+                             "(var `factors`): raise the var or lower the model's n_factors")
         parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
     if model.predicts_ratings:
@@ -103,10 +108,10 @@ def _run_row(model: Recommender, train: Ratings, schema: pa.Schema) -> pa.Table:
 def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa.Schema) -> pa.Table:
     n = len(ids)
     k = schema.field("factors").type.list_size
-    if model.k:
+    if model.factor_columns:
         # Models with fewer factors are padded with zeros: inner products and cosines are unchanged.
         padded = np.zeros((n, k), dtype=np.float32)
-        padded[:, : model.k] = factors
+        padded[:, : model.factor_columns] = factors
         flat = pa.array(padded.reshape(-1))
         factor_array = pa.FixedSizeListArray.from_arrays(flat, k)
     else:
@@ -169,7 +174,7 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
     return export_artifacts(
         recommender,
         test_table,
-        k_factors=int(meta.get("factors", 50)),
+        n_factors=int(meta.get("factors", 50)),
         top_k=int(meta.get("top_k", 10)),
         eval_max_users=None if max_users in (None, "", "None") else int(max_users),
     )

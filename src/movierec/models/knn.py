@@ -14,17 +14,18 @@ Both models first fit the regularized bias baseline b_ui = mu + b_u + b_i
   pattern (overlaps n_ij), (E∘E)^T B and B^T (E∘E) (the two sums of squares restricted to the
   overlap); there is no Python loop over ratings.
 
-- Prediction: r̂_ui = b_ui + sum_{j in N} s_ij e_uj / sum_{j in N} |s_ij|, where N = N^k_i(u)
-  are the k movies rated by u with the largest similarity to i (for `UserKNN`: the k users who
-  rated i most similar to u), counting only non-zero similarities. With fewer than `min_k`
+- Prediction: r̂_ui = b_ui + sum_{j in N} s_ij e_uj / sum_{j in N} |s_ij|, where N = N^n_i(u)
+  are the n = `n_neighbors` movies rated by u with the largest similarity to i (for `UserKNN`:
+  the n users who rated i most similar to u), counting only non-zero similarities. With fewer
+  than `min_neighbors`
   such neighbours (default 1, as in Surprise) the prediction is b_ui. Predictions are clipped
   to the training rating range.
 
 - Ranking (`score_users`, used by `recommend`): the unclipped predicted rating of every movie.
   That ranks rating-wise (good movies the user would rate highly), not by how likely the user
   is to watch them, so these models are weak on top-N hit metrics: on ml-100k (benchmarks/
-  bench_ranking.py) nDCG@10 is about 0.1, below plain popularity, and with min_k = 1 a movie
-  with a single like-minded rater can top a list. A larger `min_k` (20 in the benchmark) damps
+  bench_ranking.py) nDCG@10 is about 0.1, below plain popularity, and with min_neighbors = 1 a
+  movie with a single like-minded rater can top a list. A larger `min_neighbors` (20 in the benchmark) damps
   that; for top-N use `movierec.models.topn`.
 
 Memory: the similarity matrix is dense float32, computed in column blocks (plus about
@@ -42,7 +43,7 @@ Memory: the similarity matrix is dense float32, computed in column blocks (plus 
 A fit that would exceed `max_memory_gb` raises `SimilarityTooLarge` before allocating anything,
 naming the subset vars to set.
 
-Defaults (k = 40, shrinkage = 100, min_k = 1, baseline reg_user = 15, reg_movie = 10) are
+Defaults (n_neighbors = 40, shrinkage = 100, min_neighbors = 1, baseline reg_user = 15, reg_movie = 10) are
 Surprise's; on ml-100k (75/25 per-user split) they give test RMSE 0.920 (item) and 0.926 (user)
 against 0.947 for the bias baseline alone.
 """
@@ -55,7 +56,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from movierec.models.base import Recommender
+from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
 from movierec.models.scale import KNN_PAIR_BUDGET, similarity_users
@@ -79,16 +80,21 @@ class _BaselineKNN(Recommender):
     predicts_ratings = True
     entity: str = ""  # "movie" or "user": what the similarity matrix is indexed by
 
-    def __init__(self, k: int = 40, shrinkage: float = 100.0, min_k: int = 1, reg_user: float = 15.0,
-                 reg_movie: float = 10.0, max_memory_gb: float = 4.0, block_memory_mb: float = 256.0,
-                 verbose: bool = False, max_similarity_pairs: float = KNN_PAIR_BUDGET) -> None:
+    def __init__(self, n_neighbors: int = 40, shrinkage: float = 100.0, min_neighbors: int = 1,
+                 reg_user: float = 15.0, reg_movie: float = 10.0, max_memory_gb: float = 4.0,
+                 block_memory_mb: float = 256.0, verbose: bool = False,
+                 max_similarity_pairs: float = KNN_PAIR_BUDGET, *, k: int | None = None,
+                 min_k: int | None = None) -> None:
         super().__init__()
-        if k < 1:
-            raise ValueError("k must be at least 1")
+        owner = type(self).__name__
+        n_neighbors = renamed_keyword(n_neighbors, k, "k", "n_neighbors", owner)
+        min_neighbors = renamed_keyword(min_neighbors, min_k, "min_k", "min_neighbors", owner)
+        if n_neighbors < 1:
+            raise ValueError("n_neighbors must be at least 1")
         if shrinkage < 0:
             raise ValueError("shrinkage must be non-negative")
-        self.k = int(k)
-        self.min_k = int(min_k)
+        self.n_neighbors = int(n_neighbors)
+        self.min_neighbors = int(min_neighbors)
         self.shrinkage = float(shrinkage)
         self.reg_user = float(reg_user)
         self.reg_movie = float(reg_movie)
@@ -101,7 +107,8 @@ class _BaselineKNN(Recommender):
         self.residuals: sp.csr_matrix | None = None  # users x movies, e_ui at the observed entries
 
     def hyperparameters(self) -> dict:
-        return {"k": self.k, "shrinkage": self.shrinkage, "min_k": self.min_k, "reg_user": self.reg_user,
+        return {"k": self.n_neighbors, "shrinkage": self.shrinkage, "min_k": self.min_neighbors,
+                "reg_user": self.reg_user,
                 "reg_movie": self.reg_movie}
 
     def _fit(self, train: Ratings) -> None:
@@ -179,13 +186,13 @@ class _BaselineKNN(Recommender):
                 sims = self.similarity[lo:lo + step][:, candidates]
             else:
                 sims = self.similarity[np.ix_(targets[lo:lo + step], candidates)]
-            out[lo:lo + step] = neighbour_average(sims, residuals, self.k, self.min_k)
+            out[lo:lo + step] = neighbour_average(sims, residuals, self.n_neighbors, self.min_neighbors)
         return out
 
 
 class ItemKNN(_BaselineKNN):
-    """Item-based kNN with baseline: a movie's prediction borrows the user's residuals on the k
-    rated movies most similar to it.
+    """Item-based kNN with baseline: a movie's prediction borrows the user's residuals on the
+    `n_neighbors` rated movies most similar to it.
 
     Learns the bias baseline and a dense movie x movie residual similarity (n_movies^2 float32:
     1.26 GB for 17,770 movies). Assumes that how a user deviates from the baseline on similar
@@ -204,7 +211,7 @@ class ItemKNN(_BaselineKNN):
 
 class UserKNN(_BaselineKNN):
     """User-based kNN with baseline: a user's prediction for a movie borrows the residuals of the
-    k most similar users who rated it.
+    `n_neighbors` most similar users who rated it.
 
     Learns the bias baseline and a dense user x user residual similarity (n_users^2 float32: the
     480K Netflix users would need 922 GB, so fit on a user subset). Assumes that users who deviated
@@ -222,21 +229,22 @@ class UserKNN(_BaselineKNN):
         return out
 
 
-def neighbour_average(sims: np.ndarray, residuals: np.ndarray, k: int, min_k: int = 1) -> np.ndarray:
-    """Per row of `sims` (targets x candidates): sum s e / sum |s| over the k candidates with the
-    largest non-zero similarity; 0 where a row has fewer than `min_k` (at least 1) such candidates."""
+def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int, min_neighbors: int = 1) -> np.ndarray:
+    """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
+    the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
+    candidates."""
     sims = np.asarray(sims, dtype=np.float64)
-    if sims.shape[1] > k:
+    if sims.shape[1] > n_neighbors:
         key = np.where(sims != 0, sims, -np.inf)
-        pick = np.argpartition(-key, k - 1, axis=1)[:, :k]
-        sims = np.take_along_axis(sims, pick, axis=1)  # zeros picked only when fewer than k are non-zero
+        pick = np.argpartition(-key, n_neighbors - 1, axis=1)[:, :n_neighbors]
+        sims = np.take_along_axis(sims, pick, axis=1)  # zeros picked only when fewer are non-zero
         weighted = (sims * residuals[pick]).sum(axis=1)
     else:
         weighted = sims @ residuals
     total = np.abs(sims).sum(axis=1)
     enough = total > 0
-    if min_k > 1:
-        enough &= np.count_nonzero(sims, axis=1) >= min_k
+    if min_neighbors > 1:
+        enough &= np.count_nonzero(sims, axis=1) >= min_neighbors
     return np.divide(weighted, total, out=np.zeros(len(total)), where=enough)
 
 

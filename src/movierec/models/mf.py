@@ -13,30 +13,19 @@ pool (numpy releases the GIL) with BLAS limited to one thread (`movierec.models.
 thousands of small GEMMs each split over threads are slow, and much slower still when other
 processes share the cores.
 
-Scale (Netflix Prize: 100M ratings, 480K users, 17,770 movies, k = 50, 2 cores). One epoch is
-2 x 100M rank-one updates of 51x51 matrices (1e12 flops of float32 GEMM at ~40 GFLOPS per core),
-gathering 2 x 100M design rows of 51 float32, and 500K small solves (3 CG steps, a few us each;
-an exact 51x51 LU solve costs ~30 us). Measured on Netflix-shaped synthetic data (100M ratings,
-478K users, lognormal activity), on this shared 2-core machine while other jobs ran (load 5-12):
-setup 23 s, epochs of 22-39 s wall, 250 s of user CPU for setup and 10 epochs together, peak
-RSS 4.8 GB including the `Ratings` passed in (1.6 GB) and the ratings by user and by movie
-(int32 index + float32 value, 1.6 GB). On two idle cores that is ~12-15 s per epoch, about 3
-minutes for the default 10 epochs; 5-7 minutes with the load above. (Two epochs of that run
-stalled for ~7 minutes each while other processes' memory pushed ours out; not our code.)
+Cost: one epoch is 2 x ratings rank-one updates of (k+1)x(k+1) matrices plus one small solve per
+user and per movie; memory is the ratings by user and by movie (int32 index + float32 value) on top
+of the `Ratings` passed in. Measured times and the settings chosen on ml-100k are in
+benchmarks/README.md (bench_mf_full.py, bench_ml100k.py --tune).
 
-Settings. The defaults of `BiasedMF` are ALS-WR style for Netflix-size data (Zhou et al. 2008
-weight the penalty by counts and used reg ~0.065 there): reg 0.05 weighted, 10 epochs, k = 50.
-On ml-100k a validation search (10% of
-u1.base held out, seed 42; the test folds never looked at; `benchmarks/bench_ml100k.py --tune`)
-preferred plain L2: k = 20, reg 14, reg_bias 3, unweighted, 20 epochs (validation RMSE 0.9044;
-the best weighted setting, k = 50 and reg 0.12, reached 0.9056; more factors did not help), and
-`BayesianMF` k = 10 with 200 kept samples after 10 burn-in sweeps (0.8861; k = 5: 0.8891,
-k = 20: 0.8859 at twice the cost). BPMF wins because it averages over the posterior instead of
-picking one regularized point, and learns each parameter's shrinkage.
+Defaults of `BiasedMF`: ALS-WR style for Netflix-size data (Zhou et al. 2008 weight the penalty by
+counts): reg 0.05 weighted, 10 epochs, n_factors = 50. BPMF (`BayesianMF`) averages over the
+posterior instead of picking one regularized point, and learns each parameter's shrinkage.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -49,10 +38,10 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.stats import wishart
 
-from movierec.models.base import FactorModel, rmse
-from movierec.models.data import Ratings
-
+from movierec.metrics import rmse
+from movierec.models.base import FactorModel, renamed_keyword, ridge_user_step
 from movierec.models.blas import one_blas_thread
+from movierec.models.data import Ratings
 
 
 @dataclass(frozen=True)
@@ -122,12 +111,12 @@ class BiasedMF(_ValidatedFit):
 
     predicts_ratings = True
 
-    def __init__(self, k: int = 50, reg: float = 0.05, reg_bias: float | None = None, epochs: int = 10,
+    def __init__(self, n_factors: int = 50, reg: float = 0.05, reg_bias: float | None = None, epochs: int = 10,
                  weighted_reg: bool = True, cg_steps: int | None = 3, init_std: float = 0.1, seed: int = 0,
                  verbose: bool = False, progress: Progress | None = None,
-                 threads: int | None = None, block_entries: int = 1 << 16) -> None:
+                 threads: int | None = None, block_entries: int = 1 << 16, *, k: int | None = None) -> None:
         super().__init__(name="biased_mf")
-        self.n_factors = int(k)
+        self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BiasedMF"))
         self.reg = float(reg)
         self.reg_bias = float(reg if reg_bias is None else reg_bias)
         self.epochs = int(epochs)
@@ -144,6 +133,22 @@ class BiasedMF(_ValidatedFit):
         return {"k": self.n_factors, "reg": self.reg, "reg_bias": self.reg_bias, "epochs": self.epochs,
                 "weighted_reg": self.weighted_reg, "cg_steps": self.cg_steps, "init_std": self.init_std,
                 "seed": self.seed}
+
+    @classmethod
+    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
+                       has_user_bias=True, gram=None):
+        """The user step of the fit, exactly (`ridge_user_step`), with the run's reg, reg_bias and
+        weighted_reg (this class's defaults for a run that does not name them). The fit's own step
+        is a few CG steps from the previous value, so a trained user's fold-in equals their stored
+        vector once the fit has converged."""
+        defaults = inspect.signature(cls.__init__).parameters
+        hyper = hyperparameters or {}
+        reg = float(hyper.get("reg", defaults["reg"].default))
+        reg_bias = hyper.get("reg_bias", defaults["reg_bias"].default)
+        reg_bias = reg if reg_bias is None else float(reg_bias)
+        weighted = bool(hyper.get("weighted_reg", defaults["weighted_reg"].default))
+        return ridge_user_step(global_mean, movie_bias, movie_factors, movie_index, ratings, reg, reg_bias, weighted,
+                               has_user_bias)
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
@@ -221,12 +226,12 @@ class BayesianMF(_ValidatedFit):
     predicts_ratings = True
     serves_factors = False  # its k x samples stacked factors do not fit the FLOAT[k] factor tables
 
-    def __init__(self, k: int = 10, samples: int = 200, burn_in: int = 10,
+    def __init__(self, n_factors: int = 10, samples: int = 200, burn_in: int = 10,
                  noise_precision: float | None = None, init_epochs: int = 5, init_reg: float = 0.1,
                  seed: int = 0, verbose: bool = False, progress: Progress | None = None,
-                 threads: int | None = None, block_entries: int = 1 << 16) -> None:
+                 threads: int | None = None, block_entries: int = 1 << 16, *, k: int | None = None) -> None:
         super().__init__(name="bayesian_mf")
-        self.n_factors = int(k)
+        self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BayesianMF"))
         self.samples = int(samples)
         self.burn_in = int(burn_in)
         self.noise_precision = None if noise_precision is None else float(noise_precision)
@@ -297,11 +302,11 @@ class BayesianMF(_ValidatedFit):
 # --- the shared machinery ---------------------------------------------------------------------
 
 
-def _start_from_biased_mf(model, train: Ratings, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+def _start_from_biased_mf(model, train: Ratings, n_factors: int) -> tuple[float, np.ndarray, np.ndarray]:
     """The Gibbs samplers' starting point: a short BiasedMF fit (`model.init_epochs` sweeps at
     `model.init_reg`). Sets the model's global mean and rating range; returns the mean and the
     user and movie rows as float32 [bias, factors...]."""
-    init = BiasedMF(k=k, reg=model.init_reg, epochs=model.init_epochs, seed=model.seed,
+    init = BiasedMF(n_factors=n_factors, reg=model.init_reg, epochs=model.init_epochs, seed=model.seed,
                     threads=model.threads, block_entries=model.block_entries)
     init._fit(train)
     model.global_mean = init.global_mean

@@ -52,7 +52,8 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from movierec.models.base import FactorModel, Recommender, rmse
+from movierec.metrics import rmse
+from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.data import Ratings
 from movierec.models.mf import (
     BiasedMF,
@@ -101,14 +102,14 @@ class BayesianTimeSVDpp(_ValidatedFit):
     serves_factors = False  # k x samples stacked factors, like BayesianMF
     uses_context = True     # fit/predict take dates and implicit pairs (export and Blend pass them)
 
-    def __init__(self, k: int = 10, samples: int = 200, burn_in: int = 10, implicit: bool = True,
+    def __init__(self, n_factors: int = 10, samples: int = 200, burn_in: int = 10, implicit: bool = True,
                  flipped: bool = True, time: bool = True, time_bins: int = 30, cg_steps: int = 5,
                  init_epochs: int = 5, init_reg: float = 0.1, seed: int = 0, name: str | None = None,
                  verbose: bool = False, progress: Progress | None = None, threads: int | None = None,
-                 block_entries: int = 1 << 16) -> None:
+                 block_entries: int = 1 << 16, *, k: int | None = None) -> None:
         default = "bayesian_" + ("time" if time else "") + ("svdpp" if implicit else "mf")
         super().__init__(name=name or default)
-        self.n_factors = int(k)
+        self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BayesianTimeSVDpp"))
         self.samples = int(samples)
         self.burn_in = int(burn_in)
         self.implicit = bool(implicit)
@@ -539,7 +540,7 @@ def make_rating_model(name: str, meta: dict) -> Recommender:
     from movierec.models.svd import TruncatedSVD
 
     seed = int(meta.get("seed", 0))
-    prize = {"k": int(meta.get("prize_factors", 10)), "samples": int(meta.get("prize_samples", 100)),
+    prize = {"n_factors": int(meta.get("prize_factors", 10)), "samples": int(meta.get("prize_samples", 100)),
              "burn_in": int(meta.get("prize_burn_in", 10)), "time_bins": int(meta.get("prize_time_bins", 30)),
              "seed": seed}
     makers = {
@@ -547,13 +548,13 @@ def make_rating_model(name: str, meta: dict) -> Recommender:
         "movie_mean": lambda: MovieMean(damping=float(meta.get("movie_mean_damping", 5))),
         "bias_baseline": lambda: BiasBaseline(reg_user=float(meta.get("bias_reg_user", 15)),
                                               reg_movie=float(meta.get("bias_reg_movie", 10))),
-        "truncated_svd": lambda: TruncatedSVD(k=int(meta.get("svd_factors", 10))),
-        "item_knn": lambda: ItemKNN(k=int(meta.get("knn_neighbours", 80)),
+        "truncated_svd": lambda: TruncatedSVD(n_factors=int(meta.get("svd_factors", 10))),
+        "item_knn": lambda: ItemKNN(n_neighbors=int(meta.get("knn_neighbours", 80)),
                                     shrinkage=float(meta.get("knn_shrinkage", 100)),
-                                    min_k=int(meta.get("knn_min_neighbours", 20))),
-        "biased_mf": lambda: BiasedMF(k=int(meta.get("factors", 50)), reg=float(meta.get("mf_reg", 0.05)),
+                                    min_neighbors=int(meta.get("knn_min_neighbours", 20))),
+        "biased_mf": lambda: BiasedMF(n_factors=int(meta.get("factors", 50)), reg=float(meta.get("mf_reg", 0.05)),
                                       epochs=int(meta.get("mf_epochs", 10)), seed=seed),
-        "bayesian_mf": lambda: BayesianMF(k=int(meta.get("bpmf_factors", 10)),
+        "bayesian_mf": lambda: BayesianMF(n_factors=int(meta.get("bpmf_factors", 10)),
                                           samples=int(meta.get("bpmf_samples", 100)), seed=seed),
         "bayesian_svdpp": lambda: BayesianTimeSVDpp(implicit=True, time=False, **prize),
         "bayesian_timesvdpp": lambda: BayesianTimeSVDpp(implicit=True, time=True, **prize),

@@ -11,44 +11,24 @@ is what the top-N hit metrics (precision, recall, nDCG, MAP of held-out ratings)
   `FactorModel` with zero biases that can be served with SQL over the factor tables
   (score = dot product).
 
-Chosen model: `ImplicitALS(factors=64, reg=0.03, unobserved_weight=0.1, reg_exponent=1,
-iterations=16)`, the class defaults. Protocol (benchmarks/bench_ranking.py): ml-100k, per-user
-75/25 random split of u.data (seed 42), top 10 among unseen movies, every held-out movie
-relevant. Hyperparameters were tuned on a per-user 75/25 validation split carved out of the
-training part (seed 43), never on the test part:
-
-    model   grid                                                  best (validation nDCG@10)
-    EASE    reg in 100, 250, 500, 1000, 2000                       reg 500       (0.258)
-    iALS    factors 32/64/128 x reg .01/.02/.03/.05                64, .03, .1   (0.267)
-            x unobserved_weight .05/.1/.2 (16 iterations, nu = 1)
-
-    test    P@10   R@10   nDCG@10  MAP@10  coverage  fit
-    EASE    0.430  0.229  0.492    0.346   0.18      0.3 s
-    iALS    0.428  0.230  0.487    0.340   0.26      1.9 s
-
-Why iALS: it wins on validation and is within 0.005 nDCG of EASE on the test split (within
-0.006-0.012 on three other split seeds, where EASE is ahead); both clear the 0.44 target and
-Recommenders' published BiVAE (0.475) and BPR (0.442) on the same protocol (their split draws
-differ from ours). A factor model is what we prefer
-at that distance: it is served with SQL over the user and movie factor tables (score = dot
-product), recommends from a wider part of the catalog (26% of movies vs 18%, 2.4% long-tail
-share vs 0.5%), and scales to the full Netflix data (480K x 64 + 17,770 x 64 floats; a sweep
-costs ratings x k^2 + rows x k^3), where EASE needs a 5 GB dense inverse. Observations from the
-grid: 32 to 128 factors score alike at this regularization (the penalty, not the rank, limits
-capacity on 75K ratings); reg_exponent (nu) 0.5 or 0 was worse than 1; 5 to 20 iterations
-differ by < 0.002. EASE stays available as the marginally stronger, simplest alternative.
-MAP@10 here divides by min(|relevant|, 10); with Recommenders' older |relevant| convention
-(their published MAP column: BPR 0.132, BiVAE 0.146) iALS scores 0.152 and EASE 0.154.
+What dbt runs: `fit_ials` with the dbt vars (`factors` 50, `ials_reg` 0.03,
+`ials_unobserved_weight` 0.1, `ials_iterations` 8) serves recommendations (var `serving_model`);
+`fit_ease` with `ease_reg` 500 is the alternative. The class defaults (n_factors 64, 16 iterations)
+are the setting tuned on ml-100k by benchmarks/bench_ranking.py --tune; dbt uses 50 factors (the
+width of the factor tables) and 8 iterations, which that tuning found to score alike (32 to 128
+factors alike, 5 to 20 iterations within 0.002 nDCG@10) at a fraction of the full-size build's
+time. The tuning grid, the test table, and why iALS rather than EASE: benchmarks/README.md.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 
 import numpy as np
 
-from movierec.models.base import FactorModel, Recommender
+from movierec.models.base import FactorModel, Recommender, renamed_keyword
 from movierec.models.data import Ratings
 
 
@@ -183,11 +163,11 @@ class ImplicitALS(FactorModel):
 
     predicts_ratings = False
 
-    def __init__(self, factors: int = 64, reg: float = 0.03, unobserved_weight: float = 0.1,
+    def __init__(self, n_factors: int = 64, reg: float = 0.03, unobserved_weight: float = 0.1,
                  reg_exponent: float = 1.0, iterations: int = 16, init_std: float = 0.1, seed: int = 0,
-                 verbose: bool = False, block_mb: float = 128.0) -> None:
+                 verbose: bool = False, block_mb: float = 128.0, *, factors: int | None = None) -> None:
         super().__init__(name="ials")
-        self.factors = int(factors)
+        self.n_factors = int(renamed_keyword(n_factors, factors, "factors", "n_factors", "ImplicitALS"))
         self.reg = float(reg)
         self.unobserved_weight = float(unobserved_weight)
         self.reg_exponent = float(reg_exponent)
@@ -198,12 +178,12 @@ class ImplicitALS(FactorModel):
         self.block_mb = float(block_mb)
 
     def hyperparameters(self) -> dict:
-        return {"factors": self.factors, "reg": self.reg, "unobserved_weight": self.unobserved_weight,
+        return {"factors": self.n_factors, "reg": self.reg, "unobserved_weight": self.unobserved_weight,
                 "reg_exponent": self.reg_exponent, "iterations": self.iterations,
                 "init_std": self.init_std, "seed": self.seed}
 
     def _fit(self, train: Ratings) -> None:
-        k = self.factors
+        k = self.n_factors
         rng = np.random.default_rng(self.seed)
         by_user = _Rows.build(train.user, train.movie, train.n_users, train.n_movies)
         by_movie = _Rows.build(train.movie, train.user, train.n_movies, train.n_users)
@@ -224,6 +204,31 @@ class ImplicitALS(FactorModel):
         self.movie_bias = np.zeros(train.n_movies)
         self.user_factors = users.astype(np.float32)
         self.movie_factors = movies.astype(np.float32)
+
+    @classmethod
+    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
+                       has_user_bias=True, gram=None):
+        """iALS's user step for one user, exactly: every rated movie is a positive (the ratings' values
+        do not matter), alpha = unobserved_weight, e = reg_exponent,
+
+            p_u = (Q_rated^T Q_rated + alpha Q^T Q + reg (n + alpha n_movies)^e I)^-1 Q_rated^T 1
+
+        No biases (b_u = 0). Defaults: the class's, for a run that does not name a setting."""
+        defaults = inspect.signature(cls.__init__).parameters
+        hyper = hyperparameters or {}
+        movie_index = np.asarray(movie_index, dtype=np.int64)
+        n, k = len(movie_index), movie_factors.shape[1]
+        if n == 0 or k == 0:
+            return 0.0, np.zeros(k, dtype=np.float32)
+        alpha = float(hyper.get("unobserved_weight", defaults["unobserved_weight"].default))
+        reg = float(hyper.get("reg", defaults["reg"].default)) * (n + alpha * len(movie_factors)) ** float(
+            hyper.get("reg_exponent", defaults["reg_exponent"].default))
+        if gram is None:
+            q_all = movie_factors.astype(np.float64)
+            gram = q_all.T @ q_all
+        q = movie_factors[movie_index].astype(np.float64)
+        p = np.linalg.solve(q.T @ q + alpha * gram + reg * np.eye(k), q.sum(axis=0))
+        return 0.0, p.astype(np.float32)
 
 
 class _Rows:
