@@ -10,7 +10,7 @@ export MOVIEREC_WAREHOUSE ?= warehouse/movierec.duckdb
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup demo sample ingest build serve test test-fast bench lock clean
+.PHONY: help setup demo sample ingest build serve test test-fast lint format bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,6 +46,22 @@ test: setup  ## run the whole test suite
 
 test-fast: setup  ## the tests that take under a few seconds each
 	$(BIN)/python -m pytest -m "not slow"
+
+# The linters' configs: [tool.ruff] in pyproject.toml, .sqlfluff and .sqlfluffignore. sqlfluff renders
+# each model with the dbt templater on an empty in-memory warehouse (its vars: .sqlfluff), so it
+# needs no build and never touches $(MOVIEREC_WAREHOUSE).
+SQL_LINT_PATHS := models analyses tests/data_tests
+SQLFLUFF := MOVIEREC_WAREHOUSE=:memory: $(BIN)/sqlfluff
+
+lint: setup  ## ruff (lint and format check) on the Python, sqlfluff on the SQL (dbt templater); changes nothing
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(SQLFLUFF) lint $(SQL_LINT_PATHS)
+
+format: setup  ## apply the fixable lint: ruff's fixes and formatter, sqlfluff fix (then make lint shows what is left)
+	$(BIN)/ruff check --fix-only .
+	$(BIN)/ruff format .
+	$(SQLFLUFF) fix $(SQL_LINT_PATHS)
 
 bench: setup  ## every benchmark (slow: full-size generation, ingestion, marts, serving; ml-100k models and peers; sample vs MovieLens; the medium build)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-bench.txt
