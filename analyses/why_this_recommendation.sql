@@ -97,7 +97,9 @@ evidence as (
         (select user_id from chosen_user) as user_id,
         recommended.title as recommended_title,
         score_parts.model_name,
-        round(score_parts.global_mean + score_parts.user_bias + score_parts.movie_bias + score_parts.taste_match, 3) as score,
+        round(
+            score_parts.global_mean + score_parts.user_bias + score_parts.movie_bias + score_parts.taste_match, 3
+        ) as score,
         round(score_parts.global_mean, 3) as global_mean,
         round(score_parts.user_bias, 3) as user_bias,
         round(score_parts.movie_bias, 3) as movie_bias,

@@ -54,8 +54,11 @@ movie_predictions as (
 training_error as (
     select
         sqrt(
-            sum(rating_count * predicted_rating * predicted_rating - 2 * predicted_rating * rating_sum + rating_square_sum)
-            / sum(rating_count)
+            sum(
+                rating_count * predicted_rating * predicted_rating
+                - 2 * predicted_rating * rating_sum
+                + rating_square_sum
+            ) / sum(rating_count)
         ) as train_rmse
     from movie_predictions
 ),

@@ -15,7 +15,11 @@ fct_totals as (
 ),
 
 mart_totals as (
-    select 'int_movie_rating_stats' as source, sum(rating_count) as rating_count, count(*) as unit_count, 'movie' as unit
+    select
+        'int_movie_rating_stats' as source,
+        sum(rating_count) as rating_count,
+        count(*) as unit_count,
+        'movie' as unit
     from {{ ref('int_movie_rating_stats') }}
     union all
     select 'int_user_rating_stats', sum(rating_count), count(*), 'user'

@@ -21,7 +21,9 @@ stored as (
     from ratings
 )
 
-select *
+select
+    loaded.loaded_count,
+    stored.stored_count
 from loaded
 cross join stored
-where loaded_count != stored_count
+where loaded.loaded_count != stored.stored_count

@@ -103,7 +103,7 @@ def test_the_api_gives_the_lists_of_the_table(built):
     rows = query(built, "select user_id, rank, movie_id, score, reason, is_fallback from user_recommendations "
                         "order by user_id, rank")
     table = {}
-    for user, rank, movie, score, reason, fallback in rows:
+    for user, _rank, movie, score, reason, fallback in rows:
         table.setdefault(user, []).append((movie, score, reason, fallback))
     users = sorted(table)
     sample = users[:: max(len(users) // 150, 1)]

@@ -114,9 +114,12 @@ class Declared:
         text = re.sub(r"^```sql.*?^```", "", path.read_text(), flags=re.MULTILINE | re.DOTALL)
         charts = len(re.findall(r"<(?:%s)\b" % "|".join(CHART_TAGS), text))
         tables = len(re.findall(r"<DataTable\b", text))
-        attributes = lambda tag: dict(  # noqa: E731
-            (m.group(1), next(g for g in m.groups()[1:] if g is not None))
-            for m in re.finditer(r"([\w-]+)=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s/>]+))", tag))
+
+        def attributes(tag):
+            return dict(
+                (m.group(1), next(g for g in m.groups()[1:] if g is not None))
+                for m in re.finditer(r"([\w-]+)=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s/>]+))", tag))
+
         dropdowns = [attributes(tag) for tag in re.findall(r"<Dropdown\b[^>]*>", text)]
         button_groups = []
         for tag, body in re.findall(r"(<ButtonGroup\b[^>]*>)(.*?)</ButtonGroup>", text, flags=re.DOTALL):

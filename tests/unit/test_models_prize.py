@@ -159,8 +159,9 @@ def test_make_rating_model_knows_every_member_and_rejects_others():
 @needs_ml100k
 @pytest.mark.slow
 def test_bayesian_svdpp_rmse_on_ml100k_u1():
-    read = lambda name: pd.read_csv(ML_100K / name, sep="\t", header=None,  # noqa: E731
-                                    names=["user_id", "movie_id", "rating", "ts"])
+    def read(name):
+        return pd.read_csv(ML_100K / name, sep="\t", header=None, names=["user_id", "movie_id", "rating", "ts"])
+
     base, test = read("u1.base"), read("u1.test")
     train = Ratings.from_ids(base.user_id, base.movie_id, base.rating)
     model = BayesianTimeSVDpp(n_factors=10, samples=60, burn_in=10, time=False, seed=0)

@@ -43,7 +43,10 @@ def test_indexed_load_equals_indexing_the_ids():
     loaded = training_ratings(indexed_table(con))
     reference = Ratings.from_ids([r[0] for r in ROWS], [r[1] for r in ROWS], [r[2] for r in ROWS])
     assert loaded.user_ids.tolist() == [10, 20, 30] and loaded.movie_ids.tolist() == [7, 8, 9]
-    key = lambda r: sorted(zip(r.user_ids[r.user].tolist(), r.movie_ids[r.movie].tolist(), r.rating.tolist()))
+
+    def key(r):
+        return sorted(zip(r.user_ids[r.user].tolist(), r.movie_ids[r.movie].tolist(), r.rating.tolist()))
+
     assert key(loaded) == key(reference) == sorted(ROWS)
     assert (loaded.csr() != reference.csr()).nnz == 0
 

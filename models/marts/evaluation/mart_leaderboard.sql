@@ -22,7 +22,9 @@ intervals as (
 
 wide as (
     pivot (select model_name, metric, value from metrics)
-    on metric in ('rmse', 'mae', 'precision', 'recall', 'ndcg', 'map', 'hit_rate', 'catalog_coverage', 'long_tail_share')
+    on metric in (
+        'rmse', 'mae', 'precision', 'recall', 'ndcg', 'map', 'hit_rate', 'catalog_coverage', 'long_tail_share'
+    )
     using any_value(value)
 ),
 

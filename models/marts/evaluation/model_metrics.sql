@@ -97,18 +97,36 @@ list_metrics as (
 ),
 
 final as (
-    select model_name, split_name.split, metric, null::integer as k, value
-    from rating_metrics cross join split_name
+    select
+        rating_metrics.model_name,
+        split_name.split,
+        rating_metrics.metric,
+        null::integer as k,
+        rating_metrics.value
+    from rating_metrics
+    cross join split_name
 
     union all
 
-    select model_name, split_name.split, metric, {{ k }} as k, value
-    from ranking_metrics cross join split_name
+    select
+        ranking_metrics.model_name,
+        split_name.split,
+        ranking_metrics.metric,
+        {{ k }} as k,
+        ranking_metrics.value
+    from ranking_metrics
+    cross join split_name
 
     union all
 
-    select model_name, split_name.split, metric, {{ k }} as k, value
-    from list_metrics cross join split_name
+    select
+        list_metrics.model_name,
+        split_name.split,
+        list_metrics.metric,
+        {{ k }} as k,
+        list_metrics.value
+    from list_metrics
+    cross join split_name
 ),
 
 -- The 95% bootstrap interval over test users, the test set's size, and whether the model is

@@ -1,7 +1,9 @@
 with
 
 runs as (
-    {{ union_artifacts('run', ['model_name', 'hyperparameters', 'fit_seconds', 'train_rmse', 'train_ratings', 'bias as global_mean']) }}
+    {{ union_artifacts('run', [
+        'model_name', 'hyperparameters', 'fit_seconds', 'train_rmse', 'train_ratings', 'bias as global_mean',
+    ]) }}
 ),
 
 final as (

@@ -38,12 +38,12 @@ relevant_counts as (
 -- The ideal DCG when a user has n relevant movies: all of them first, up to k.
 ideal_dcg as (
     select
-        n as relevant_count,
-        sum(1 / log2(n_rank + 1)) as idcg
+        relevant_n.n as relevant_count,
+        sum(1 / log2(ranks.n_rank + 1)) as idcg
     from range(1, {{ k }} + 1) as relevant_n(n)
     cross join range(1, {{ k }} + 1) as ranks(n_rank)
-    where n_rank <= n
-    group by n
+    where ranks.n_rank <= relevant_n.n
+    group by relevant_n.n
 ),
 
 hits as (

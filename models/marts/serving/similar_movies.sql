@@ -88,7 +88,9 @@ ranked as (
     select
         config.model_name,
         picked.movie_id,
-        row_number() over (partition by picked.movie_id order by picked.similarity desc, picked.similar_movie_id) as rank,
+        row_number() over (
+            partition by picked.movie_id order by picked.similarity desc, picked.similar_movie_id
+        ) as rank,
         picked.similar_movie_id,
         picked.similarity
     from picked

@@ -141,7 +141,7 @@ def _fast_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
         if state.current is None:
             return None  # records before any header: rejected line by line
         segments.append((state.current, 0, headers[0][0] if headers else len(chunk)))
-    for i, (start, stop, movie_id) in enumerate(headers):
+    for i, (_start, stop, movie_id) in enumerate(headers):
         body_end = headers[i + 1][0] if i + 1 < len(headers) else len(chunk)
         segments.append((movie_id, stop + 1, body_end))
 
