@@ -12,7 +12,7 @@ leaderboard as (
 baselines as (
     select
         max(rmse) filter (where model_name = 'bias_baseline') as baseline_rmse,
-        max(ndcg_at_10) filter (where model_name = 'popularity') as popularity_ndcg
+        max(ndcg_at_k) filter (where model_name = 'popularity') as popularity_ndcg
     from leaderboard
 ),
 
@@ -22,9 +22,9 @@ compared as (
         round(leaderboard.rmse, 4) as rmse,
         round(1 - leaderboard.rmse / baselines.baseline_rmse, 3) as rmse_gain_over_bias_baseline,
         leaderboard.rmse_rank,
-        round(leaderboard.ndcg_at_10, 4) as ndcg_at_10,
-        round(leaderboard.ndcg_at_10 / nullif(baselines.popularity_ndcg, 0), 2) as ndcg_vs_popularity,
-        round(leaderboard.hit_rate_at_10, 3) as hit_rate_at_10,
+        round(leaderboard.ndcg_at_k, 4) as ndcg_at_k,
+        round(leaderboard.ndcg_at_k / nullif(baselines.popularity_ndcg, 0), 2) as ndcg_vs_popularity,
+        round(leaderboard.hit_rate_at_k, 3) as hit_rate_at_k,
         round(leaderboard.catalog_coverage, 3) as catalog_coverage,
         leaderboard.ndcg_rank,
         round(leaderboard.fit_seconds, 1) as fit_seconds

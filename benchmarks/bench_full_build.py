@@ -119,7 +119,7 @@ def rating_rmse(warehouse: Path) -> list[tuple[str, float | None, float | None, 
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.sql("""
-            select model_name, rmse, ndcg_at_10, fit_seconds
+            select model_name, rmse, ndcg_at_k, fit_seconds
             from mart_leaderboard
             order by rmse nulls last, model_name
         """).fetchall()

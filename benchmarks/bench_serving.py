@@ -114,7 +114,10 @@ def synthesize(source: Path, work: Path, seed: int = 0) -> None:
             create table dim_movies as
             with counts as (select movie_id, count(*) as rating_count from fct_ratings group by movie_id)
             select coalesce(movies.movie_id, counts.movie_id) as movie_id, movies.title,
-                cast(movies.release_year as integer) as release_year, coalesce(counts.rating_count, 0) as rating_count
+                cast(movies.release_year as integer) as release_year,
+                {'movies.label' if built else "coalesce(movies.title, 'movie ' || coalesce(movies.movie_id, counts.movie_id))"
+                 " || coalesce(' (' || movies.release_year || ')', '')"} as label,  -- models/marts/dim_movies.sql
+                coalesce(counts.rating_count, 0) as rating_count
             from {movies} as movies full outer join counts on movies.movie_id = counts.movie_id;
             detach src;
         """)
@@ -152,7 +155,8 @@ def build_serving(work: Path, engine: str, target: float | None):
     env = {"MOVIEREC_WAREHOUSE": str(work), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     variables = json.dumps({"serving_model": SYNTHETIC, "recommendations_engine": engine})
     result = run(f"batch: serving marts, {engine} engine (dbt run)",
-                 [BIN / "dbt", "run", "--quiet", "--select", "path:models/marts/serving", "path:python_models/serving",
+                 [BIN / "dbt", "run", "--quiet", "--select", "path:models/serving", "path:python_models/serving",
+                  "--exclude", "movie_factors", "user_factors", "model_runs",  # synthesized above, not fitted
                   "--vars", variables, "--target-path", out / "target", "--log-path", out / "logs"],
                  target_seconds=target, env=env)
     models = {}

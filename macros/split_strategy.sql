@@ -12,7 +12,7 @@
     var('split_strategy') forces one; 'auto' (the default) picks the first that applies.
 -#}
 {% macro split_strategy() %}
-    {%- set forced = var('split_strategy', 'auto') -%}
+    {%- set forced = var('split_strategy') -%}
     {%- if forced != 'auto' -%}
         {{ return(forced) }}
     {%- endif -%}
@@ -25,7 +25,7 @@
     {%- endif -%}
     {%- set fold = run_query(
         "select count(*) from " ~ source('ingest', 'splits')
-        ~ " where split = '" ~ var('movielens_fold', 'u1') ~ "' and part = 'test'"
+        ~ " where split = '" ~ var('movielens_fold') ~ "' and part = 'test'"
     ) -%}
     {%- if fold.columns[0].values()[0] > 0 -%}
         {{ return('fold') }}

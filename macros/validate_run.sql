@@ -8,8 +8,10 @@
           mf_reg = -1: must be a number > 0
           subset_min_ratings_per_movie = 'abc': must be a whole number >= 0
 
-    Models keep reading var() as before; this macro is the one place that says what each var
-    accepts. Date vars are checked here before any model pastes them into SQL.
+    Every var is declared once, with its default, in dbt_project.yml (models read `var()` by name only,
+    never with an inline default); this macro is the one place that says what each var accepts,
+    and checks every one of them (tests/unit/test_dbt_vars.py). Date vars are checked here before
+    any model pastes them into SQL.
 -#}
 
 {% macro validate_run() %}
@@ -56,12 +58,6 @@
     {%- do _check_number(errors, 'head_share', 0, 1, min_open=true) -%}
     {%- do _check_number(errors, 'top_movies_n', 1, none, integer=true) -%}
     {%- do _check_number(errors, 'top_movies_min_ratings', 0, none, integer=true) -%}
-    {%- do _check_number(errors, 'explorer_users_per_bucket', 1, none, integer=true) -%}
-    {%- do _check_number(errors, 'explorer_list_length', 1, none, integer=true) -%}
-    {%- do _check_number(errors, 'factor_extremes_n', 1, none, integer=true) -%}
-    {%- do _check_number(errors, 'factor_extremes_components', 1, none, integer=true) -%}
-    {%- do _check_number(errors, 'movie_map_components', 1, none, integer=true) -%}
-    {%- do _check_number(errors, 'movie_map_min_ratings', 0, none, integer=true) -%}
     {#- split -#}
     {%- do _check_choice(errors, 'split_strategy', ['auto', 'probe', 'fold', 'latest', 'random']) -%}
     {%- do _check_choice(errors, 'movielens_fold', ['u1', 'u2', 'u3', 'u4', 'u5', 'ua', 'ub']) -%}
@@ -106,6 +102,17 @@
     {%- do _check_number(errors, 'similar_movies_k', 1, none, integer=true) -%}
     {%- do _check_number(errors, 'similar_movies_min_ratings', 0, none, integer=true) -%}
     {%- do _check_number(errors, 'reason_min_rating', 0, 5) -%}
+    {#- reporting -#}
+    {%- do _check_name(errors, 'latent_space_model', 'biased_mf') -%}
+    {%- do _check_number(errors, 'movie_map_components', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'movie_map_min_ratings', 0, none, integer=true, nullable=true) -%}
+    {%- do _check_number(errors, 'factor_extremes_components', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'factor_extremes_n', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'component_genres_n', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'genre_recovery_neighbours', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'genre_recovery_min_ratings', 0, none, integer=true, nullable=true) -%}
+    {%- do _check_number(errors, 'explorer_users_per_bucket', 1, none, integer=true) -%}
+    {%- do _check_number(errors, 'explorer_list_length', 1, none, integer=true) -%}
 
     {%- if errors -%}
         {{ exceptions.raise_compiler_error(
@@ -124,9 +131,9 @@
 
 {% macro _check_number(errors, name, min_value, max_value, integer=false, nullable=false, min_open=false, max_open=false) %}
     {#- A number (a whole one with integer=true) within [min_value, max_value]; none = unbounded. -#}
-    {%- set value = var(name, none) -%}
+    {%- set value = var(name) -%}
     {%- if value is none -%}
-        {%- if not nullable and var(name, 'unset') != 'unset' -%}
+        {%- if not nullable -%}
             {%- do errors.append(name ~ " = null: must be a number") -%}
         {%- endif -%}
         {{ return(none) }}
@@ -154,7 +161,7 @@
 
 
 {% macro _check_choice(errors, name, choices) %}
-    {%- set value = var(name, none) -%}
+    {%- set value = var(name) -%}
     {%- if value not in choices -%}
         {%- do errors.append(name ~ " = " ~ _shown(value) ~ ": must be one of " ~ choices | join(", ")) -%}
     {%- endif -%}
@@ -163,7 +170,7 @@
 
 {% macro _check_date(errors, name) %}
     {#- null, or a real calendar date 'YYYY-MM-DD' (checked before any model pastes it into SQL). -#}
-    {%- set value = var(name, none) -%}
+    {%- set value = var(name) -%}
     {%- if value is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -183,14 +190,14 @@
 
 {% macro _check_split_data(errors) %}
     {#- A forced split strategy must have the data it needs, or it would test on nothing. -#}
-    {%- set strategy = var('split_strategy', 'auto') -%}
+    {%- set strategy = var('split_strategy') -%}
     {%- if strategy == 'probe' -%}
         {%- set n = run_query("select count(*) from raw.probe").columns[0].values()[0] -%}
         {%- if n == 0 -%}
             {%- do errors.append("split_strategy = 'probe': no probe.txt was ingested (raw.probe is empty); use auto, latest or random") -%}
         {%- endif -%}
     {%- elif strategy == 'fold' -%}
-        {%- set fold = var('movielens_fold', 'u1') -%}
+        {%- set fold = var('movielens_fold') -%}
         {%- set n = run_query("select count(*) from raw.splits where split = '" ~ (fold | replace("'", "")) ~ "' and part = 'test'").columns[0].values()[0] -%}
         {%- if n == 0 -%}
             {%- do errors.append("split_strategy = 'fold': the ingested data has no MovieLens fold " ~ fold ~ " (only ml-100k ships folds); use auto, latest or random") -%}
@@ -212,7 +219,7 @@
             {%- do known.append(node.name[4:]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set value = var('recommenders', []) -%}
+    {%- set value = var('recommenders') -%}
     {%- if value is string or value is not iterable or value is mapping -%}
         {%- do errors.append("recommenders = " ~ _shown(value) ~ ": must be a list, e.g. [global_mean, ials]") -%}
         {{ return(none) }}
@@ -226,17 +233,20 @@
         {%- do errors.append("recommenders = []: name at least one model") -%}
     {%- endif -%}
     {#- blend_members: the rating models the blend fits itself (they need not be in recommenders) -#}
-    {%- set members = var('blend_members', []) -%}
+    {%- set members = var('blend_members') -%}
     {%- if 'blend' in value and (members is string or members is not iterable or members is mapping or members | length == 0) -%}
         {%- do errors.append("blend_members = " ~ _shown(members) ~ ": must be a non-empty list of rating models, e.g. [bias_baseline, biased_mf]") -%}
     {%- endif -%}
-    {%- set baseline = var('significance_baseline', none) -%}
-    {%- if baseline is not string or not baseline -%}
-        {%- do errors.append("significance_baseline = " ~ _shown(baseline) ~ ": must be a model name, e.g. bias_baseline") -%}
-    {%- endif -%}
+    {%- do _check_name(errors, 'significance_baseline', 'bias_baseline') -%}
     {#- serving_model may name any model with factor rows (serving_config falls back when it has none) -#}
-    {%- set serving = var('serving_model', none) -%}
-    {%- if serving is not string or not serving -%}
-        {%- do errors.append("serving_model = " ~ _shown(serving) ~ ": must be a model name, e.g. ials") -%}
+    {%- do _check_name(errors, 'serving_model', 'ials') -%}
+{% endmacro %}
+
+
+{% macro _check_name(errors, name, example) %}
+    {#- A model name: a non-empty string (the model need not be fitted in this run). -#}
+    {%- set value = var(name) -%}
+    {%- if value is not string or not value -%}
+        {%- do errors.append(name ~ " = " ~ _shown(value) ~ ": must be a model name, e.g. " ~ example) -%}
     {%- endif -%}
 {% endmacro %}

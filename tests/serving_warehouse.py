@@ -1,26 +1,45 @@
-"""Tiny serving warehouses built directly with SQL (no dbt), for the API and HTTP tests.
+"""Tiny serving warehouses for the API and HTTP tests, built by the project's own dbt models.
 
-`build_warehouse` writes the tables movierec.serving reads: fct_ratings, dim_movies, dim_users,
-user_factors, movie_factors, model_runs and the serving marts serving_config,
-serving_user_ratings, popular_movies, with the same definitions as models/marts/serving (in
-a few lines of SQL each). `HAND_EXAMPLE` is the example of the dbt unit test of
-user_recommendations, so the Python API and the SQL model are checked against the same answer.
+`build_warehouse` writes what an ingestion and the fits would leave: the raw tables (raw.ratings,
+raw.movies, raw.dataset; the DDL of movierec.ingest) and one artifact table per model in the
+format of movierec.models.export (standing in for a `fit_<name>` model: the rows keep the model's
+own name). Then `dbt run` builds the tables movierec.serving reads with the same SQL as a real
+build: fct_ratings, dim_movies (with its label), dim_users, user_factors, movie_factors,
+model_runs, serving_config, serving_user_ratings and popular_movies. A warehouse is built once
+per distinct set of arguments in a test session and copied for each further call (one dbt run
+is about 10 s; four such sets in the suite). `HAND_EXAMPLE` is the example of the dbt unit test
+of user_recommendations, so the Python API and the SQL model are checked against the same answer.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from movierec.ingest.common import RAW_DDL
 from movierec.models.base import FactorModel
+from movierec.models.export import artifact_schema
+from tests.conftest import run_dbt
+
+# The serving tables and everything they are built from (no fit, no evaluation, no report).
+SERVING_BUILD = ["stg_ingest__ratings", "stg_ingest__movies", "stg_ingest__movie_genres", "int_ratings_subset",
+                 "int_movie_rating_stats", "int_user_rating_stats", "fct_ratings", "dim_movie_genres", "dim_movies",
+                 "dim_users", "movie_factors", "user_factors", "model_runs", "serving_config",
+                 "serving_user_ratings", "popular_movies"]
+# dbt's union of artifacts reads `fit_<name>` for each name of var `recommenders`: the tables
+# written here take these slots, in order (a model named like a slot takes its own).
+FIT_SLOTS = ["biased_mf", "bias_baseline", "ials", "truncated_svd", "ease", "bayesian_mf"]
 
 
 @dataclass
@@ -55,14 +74,69 @@ class ModelRows:
             train_rmse=model.train_rmse,
         )
 
+    def artifacts(self, factor_k: int, train_ratings: int) -> pa.Table:
+        """The model's run and factor rows in the artifact table of a fit (movierec.models.export)."""
+        schema = artifact_schema(factor_k)
+
+        def rows(n: int, **values) -> pa.Table:
+            return pa.Table.from_arrays([values[f.name] if f.name in values else pa.nulls(n, f.type) for f in schema],
+                                        schema=schema)
+
+        parts = [rows(1, record=pa.array(["run"]), model_name=pa.array([self.name]),
+                      bias=pa.array([self.global_mean], pa.float64()),
+                      hyperparameters=pa.array([json.dumps(self.hyperparameters)]),
+                      fit_seconds=pa.array([0.1]), train_rmse=pa.array([self.train_rmse], pa.float64()),
+                      train_ratings=pa.array([train_ratings], pa.int64()))]
+        for side, ids, bias, factors in (("user", self.user_ids, self.user_bias, self.user_factors),
+                                         ("movie", self.movie_ids, self.movie_bias, self.movie_factors)):
+            n = len(ids)
+            if factors is None:
+                factor_array = pa.nulls(n, schema.field("factors").type)
+            else:
+                padded = np.zeros((n, factor_k), dtype=np.float32)
+                values = np.asarray(factors, dtype=np.float32)
+                padded[:, :values.shape[1]] = values
+                factor_array = pa.FixedSizeListArray.from_arrays(pa.array(padded.ravel()), factor_k)
+            parts.append(rows(n, record=pa.array([side] * n), model_name=pa.array([self.name] * n),
+                              **{f"{side}_id": pa.array(ids, pa.int32())}, bias=pa.array(bias, pa.float64()),
+                              factors=factor_array))
+        return pa.concat_tables(parts)
+
+
+_built: dict[str, Path] = {}
+_cache = Path(tempfile.mkdtemp(prefix="serving_warehouses_"))
+atexit.register(shutil.rmtree, _cache, True)
+
 
 def build_warehouse(path: Path, *, ratings: list[tuple], movies: list[tuple], models: list[ModelRows],
                     serving_model: str, k: int = 10, min_user_ratings: int = 2, similar_k: int = 10,
                     similar_min_ratings: int = 0, reason_min_rating: float = 4.0) -> Path:
     """ratings: (user_id, movie_id, rating); movies: (movie_id, title, release_year)."""
+    settings = dict(ratings=ratings, movies=movies, models=[asdict(m) for m in models], serving_model=serving_model,
+                    k=k, min_user_ratings=min_user_ratings, similar_k=similar_k,
+                    similar_min_ratings=similar_min_ratings, reason_min_rating=reason_min_rating)
+    key = json.dumps(settings, sort_keys=True, default=str)
+    if key not in _built:
+        _built[key] = _build(_cache / f"w{len(_built)}", ratings, movies, models, serving_model, k, min_user_ratings,
+                             similar_k, similar_min_ratings, reason_min_rating)
     path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_built[key], path)
+    return path
+
+
+def _build(folder: Path, ratings, movies, models, serving_model, k, min_user_ratings, similar_k,
+           similar_min_ratings, reason_min_rating) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "warehouse.duckdb"
     factor_k = max((len(m.movie_factors[0]) for m in models if m.movie_factors), default=2)
+    slots = [m.name if m.name in FIT_SLOTS else None for m in models]
+    free = iter(s for s in FIT_SLOTS if s not in slots)
+    slots = [slot or next(free) for slot in slots]
     with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute(RAW_DDL.replace("__loading", ""))
+        # ingest stores star ratings as FLOAT; some tests rate with arbitrary doubles (stg casts to double)
+        con.execute("alter table raw.ratings alter rating type double")
         con.register("ratings_in", pa.table({
             "user_id": pa.array([r[0] for r in ratings], pa.int32()),
             "movie_id": pa.array([r[1] for r in ratings], pa.int32()),
@@ -72,59 +146,33 @@ def build_warehouse(path: Path, *, ratings: list[tuple], movies: list[tuple], mo
             "title": pa.array([m[1] for m in movies], pa.string()),
             "release_year": pa.array([m[2] for m in movies], pa.int32())}))
         con.execute("""
-            create or replace table fct_ratings as
-            select user_id, movie_id, rating, date '2005-01-01' as rated_on from ratings_in;
-            create or replace table dim_movies as
-            select movies_in.movie_id, title, release_year, coalesce(count(fct_ratings.movie_id), 0) as rating_count
-            from movies_in left join fct_ratings on movies_in.movie_id = fct_ratings.movie_id
-            group by all;
-            create or replace table dim_users as
-            select user_id, count(*) as rating_count from fct_ratings group by user_id;
+            insert into raw.ratings
+            select movie_id, user_id, rating, date '2005-01-01', null, 1, row_number() over () from ratings_in;
+            insert into raw.movies select movie_id, title, release_year, null from movies_in;
+            insert into raw.dataset
+            select 'csv', 'tests', 'tests/serving_warehouse.py', min(rating), max(rating), 'latest date wins',
+                count(*), count(distinct user_id), count(distinct movie_id), true, date '1995-01-01', current_date
+            from raw.ratings;
         """)
-        con.execute(f"""
-            create or replace table user_factors (model_name varchar, user_id integer, bias double, factors float[{factor_k}]);
-            create or replace table movie_factors (model_name varchar, movie_id integer, bias double, factors float[{factor_k}]);
-            create or replace table model_runs (model_name varchar, hyperparameters json, fit_seconds double,
-                train_rmse double, train_ratings bigint, global_mean double);
-        """)
-        for m in models:
-            for side, ids, bias, factors in (("user", m.user_ids, m.user_bias, m.user_factors),
-                                             ("movie", m.movie_ids, m.movie_bias, m.movie_factors)):
-                flat = (pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(factors, np.float32).ravel()), factor_k)
-                        if factors is not None else pa.nulls(len(ids), pa.list_(pa.float32(), factor_k)))
-                con.register("side_in", pa.table({"model_name": pa.array([m.name] * len(ids)),
-                                                  "id": pa.array(ids, pa.int32()),
-                                                  "bias": pa.array(bias, pa.float64()), "factors": flat}))
-                con.execute(f"insert into {side}_factors select * from side_in")
-                con.unregister("side_in")
-            con.execute("insert into model_runs values (?, ?, 0.1, ?, ?, ?)",
-                        [m.name, json.dumps(m.hyperparameters), m.train_rmse, len(ratings), m.global_mean])
-        con.execute("""
-            create or replace table serving_user_ratings as
-            select user_id, movie_id, rating from fct_ratings order by user_id, movie_id;
-            create or replace table popular_movies as
-            select row_number() over (order by rating_count desc, movie_id) as popularity_rank, movie_id, title,
-                release_year, rating_count, rating_count / (select count(*) from dim_users) as score
-            from dim_movies where rating_count > 0 order by popularity_rank;
-        """)
-        run = {m.name: m for m in models}
-        chosen = serving_model if serving_model in run else None
-        con.execute("""
-            create or replace table serving_config as
-            select ? as model_name, ? as requested_model_name, ? as is_requested_model, ? as has_factors,
-                ? as factor_count, ? as global_mean, ?::json as hyperparameters, 'sql' as recommendations_engine,
-                ? as recommendations_k, ? as recommendations_min_user_ratings, ? as similar_movies_k,
-                ? as similar_movies_min_ratings, ? as reason_min_rating,
-                (select min(rating) from fct_ratings) as rating_min, (select max(rating) from fct_ratings) as rating_max
-        """, [chosen, serving_model, chosen is not None,
-              bool(chosen and run[chosen].movie_factors is not None), factor_k if chosen else 0,
-              run[chosen].global_mean if chosen else 0.0, json.dumps(run[chosen].hyperparameters) if chosen else None,
-              k, min_user_ratings, similar_k, similar_min_ratings, float(reason_min_rating)])
+        for model, slot in zip(models, slots):
+            con.register("artifacts_in", model.artifacts(factor_k, len(ratings)))
+            con.execute(f"create table main.fit_{slot} as select * from artifacts_in")
+            con.unregister("artifacts_in")
+    variables = {"recommenders": slots, "serving_model": serving_model, "factors": factor_k,
+                 "recommendations_engine": "sql", "recommendations_k": k,
+                 "recommendations_min_user_ratings": min_user_ratings, "similar_movies_k": similar_k,
+                 "similar_movies_min_ratings": similar_min_ratings, "reason_min_rating": float(reason_min_rating)}
+    run_dbt(["run", "--quiet", "--select", *SERVING_BUILD, "--vars", json.dumps(variables)], path, folder)
+    with duckdb.connect(str(path)) as con:
+        # the views name the template's catalog: a copy under another name could not read them
+        for (view,) in con.execute("select view_name from duckdb_views() where not internal").fetchall():
+            con.execute(f'drop view main."{view}"')
+        con.execute("checkpoint")
     return path
 
 
 # The example of the dbt unit test `user_recommendations_exclude_rated_movies_and_break_ties_by_movie_id`
-# (models/marts/serving/_serving.yml), plus a few titles with quotes and SQL metacharacters.
+# (models/serving/_serving.yml), plus a few titles with quotes and SQL metacharacters.
 HAND_MOVIES = [
     (10, "Alpha", 2001), (20, "Beta", 2002), (30, "Charlie", 2003), (40, "Delta", 2004),
     (50, "Echo", 2005), (60, "Foxtrot", 2006), (70, "Gamma", None),

@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 
 {#-
-    Per-movie aggregates, computed once from fct_ratings (one pass) and read by dim_movies,
+    Per-movie aggregates, computed once (one pass) from int_ratings_subset (the rows of fct_ratings) and read by dim_movies,
     mart_long_tail and mart_long_tail_summary instead of re-scanning the ratings. Also ranks
     movies by popularity and marks the head: the fewest most-rated movies whose ratings
     together reach var('head_share') of all ratings.
@@ -14,7 +14,12 @@
 with
 
 ratings as (
-    select * from {{ ref('fct_ratings') }}
+    select
+        user_id,
+        movie_id,
+        rating,
+        rated_on
+    from {{ ref('int_ratings_subset') }}
 ),
 
 movie_aggregates as (

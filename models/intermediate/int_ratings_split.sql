@@ -7,7 +7,12 @@
 with
 
 ratings as (
-    select * from {{ ref('fct_ratings') }}
+    select
+        user_id,
+        movie_id,
+        rating,
+        rated_on
+    from {{ ref('int_ratings_subset') }}
 ),
 
 {% if strategy == 'probe' -%}
@@ -19,7 +24,7 @@ held_out as (
 held_out as (
     select user_id, movie_id
     from {{ ref('stg_ingest__splits') }}
-    where fold_name = '{{ var("movielens_fold", "u1") }}'
+    where fold_name = '{{ var('movielens_fold') }}'
         and fold_part = 'test'
 ),
 
@@ -36,8 +41,8 @@ ranked as (
 held_out as (
     select user_id, movie_id
     from ranked
-    where recency_rank <= {{ var('split_holdout_per_user', 3) }}
-        and user_rating_count - {{ var('split_holdout_per_user', 3) }} >= {{ var('split_min_train_ratings', 5) }}
+    where recency_rank <= {{ var('split_holdout_per_user') }}
+        and user_rating_count - {{ var('split_holdout_per_user') }} >= {{ var('split_min_train_ratings') }}
 ),
 
 {% elif strategy == 'random' -%}
@@ -47,7 +52,7 @@ ranked as (
         movie_id,
         row_number() over (
             partition by user_id
-            order by hash(user_id, movie_id, {{ var('split_seed', 42) }}), movie_id
+            order by hash(user_id, movie_id, {{ var('split_seed') }}), movie_id
         ) as draw_rank,
         count(*) over (partition by user_id) as user_rating_count
     from ratings
@@ -56,8 +61,8 @@ ranked as (
 held_out as (
     select user_id, movie_id
     from ranked
-    where draw_rank <= round(user_rating_count * {{ var('split_test_fraction', 0.2) }})
-        and user_rating_count >= {{ var('split_min_train_ratings', 5) }}
+    where draw_rank <= round(user_rating_count * {{ var('split_test_fraction') }})
+        and user_rating_count >= {{ var('split_min_train_ratings') }}
 ),
 
 {% else -%}

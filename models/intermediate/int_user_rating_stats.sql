@@ -1,11 +1,16 @@
 {{ config(materialized='table') }}
 
-{#- Per-user aggregates, computed once from fct_ratings (one pass) and read by dim_users and mart_ratings_over_time. -#}
+{#- Per-user aggregates, computed once (one pass) from int_ratings_subset (the rows of fct_ratings) and read by dim_users and mart_ratings_over_time. -#}
 
 with
 
 ratings as (
-    select * from {{ ref('fct_ratings') }}
+    select
+        user_id,
+        movie_id,
+        rating,
+        rated_on
+    from {{ ref('int_ratings_subset') }}
 ),
 
 final as (

@@ -26,6 +26,10 @@ final as (
         coalesce(movies.movie_id, movie_rating_stats.movie_id) as movie_id,
         movies.title,
         movies.release_year,
+        -- how every table and the API name a movie: 'Heat (1995)', 'Heat' without a year,
+        -- 'movie 123' without a title
+        coalesce(movies.title, 'movie ' || coalesce(movies.movie_id, movie_rating_stats.movie_id))
+            || coalesce(' (' || movies.release_year || ')', '') as label,
         genre_lists.genres,
         genre_lists.main_genre,
         coalesce(movie_rating_stats.rating_count, 0) as rating_count,

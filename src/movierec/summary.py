@@ -101,13 +101,13 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
             if baseline and best_rmse and baseline[0] != best_rmse[0]:
                 summary.rating_baseline = ModelFigure(baseline[0], "RMSE", float(baseline[1]))
             best_ndcg = _one(con, """
-                select model_name, ndcg_at_10 from main.mart_leaderboard
-                where ndcg_at_10 is not null order by ndcg_at_10 desc, model_name limit 1""")
+                select model_name, ndcg_at_k from main.mart_leaderboard
+                where ndcg_at_k is not null order by ndcg_at_k desc, model_name limit 1""")
             if best_ndcg:
                 summary.best_ranking = ModelFigure(best_ndcg[0], "nDCG", float(best_ndcg[1]))
             popularity = _one(con, """
-                select model_name, ndcg_at_10 from main.mart_leaderboard
-                where model_name = 'popularity' and ndcg_at_10 is not null""")
+                select model_name, ndcg_at_k from main.mart_leaderboard
+                where model_name = 'popularity' and ndcg_at_k is not null""")
             if popularity and best_ndcg and popularity[0] != best_ndcg[0]:
                 summary.ranking_baseline = ModelFigure(popularity[0], "nDCG", float(popularity[1]))
             if "main.model_metrics" in tables:
@@ -122,7 +122,7 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
             if row:
                 summary.serving_model, summary.serving_requested = row
                 if "main.mart_leaderboard" in tables:
-                    ndcg = con.execute("select ndcg_at_10 from main.mart_leaderboard where model_name = ?",
+                    ndcg = con.execute("select ndcg_at_k from main.mart_leaderboard where model_name = ?",
                                        [row[0]]).fetchone()
                     if ndcg and ndcg[0] is not None:
                         summary.serving_ndcg = float(ndcg[0])

@@ -28,12 +28,12 @@ too_small as (
         compared_model_count,
         distinguishable_model_count,
         case
-            when test_users < {{ var('min_test_users', 30) }}
-                then 'only ' || test_users || ' test users (min_test_users = {{ var("min_test_users", 30) }})'
+            when test_users < {{ var('min_test_users') }}
+                then 'only ' || test_users || ' test users (min_test_users = {{ var('min_test_users') }})'
             else 'no model differs from the baseline beyond chance (paired 95% bootstrap)'
         end as problem
     from per_metric
-    where test_users < {{ var('min_test_users', 30) }}
+    where test_users < {{ var('min_test_users') }}
         or (compared_model_count > 0 and distinguishable_model_count = 0)
 )
 

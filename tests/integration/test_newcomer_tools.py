@@ -98,7 +98,7 @@ def test_summary_on_the_tiny_warehouse(tiny_marts):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     best_rmse = query(tiny_marts, "select model_name, rmse from mart_leaderboard where rmse_rank = 1")[0]
-    best_ndcg = query(tiny_marts, "select model_name, ndcg_at_10 from mart_leaderboard order by ndcg_at_10 desc limit 1")[0]
+    best_ndcg = query(tiny_marts, "select model_name, ndcg_at_k from mart_leaderboard order by ndcg_at_k desc limit 1")[0]
     serving = query(tiny_marts, "select model_name from serving_config")[0][0]
     out = result.stdout
     assert f"warehouse     {tiny_marts}" in out

@@ -25,7 +25,7 @@ def _built(path):
         con.execute("create table fct_ratings as select * from raw.ratings where user_id = 1")
         con.execute("""create table mart_leaderboard as select * from (values
             ('global_mean', 1.10, 0.01), ('bias_baseline', 0.95, 0.05), ('biased_mf', 0.87, 0.02),
-            ('popularity', null, 0.20), ('ials', null, 0.25)) as t(model_name, rmse, ndcg_at_10)""")
+            ('popularity', null, 0.20), ('ials', null, 0.25)) as t(model_name, rmse, ndcg_at_k)""")
         con.execute("create table model_metrics as select * from (values ('ials', 'ndcg', 5), ('ials', 'rmse', null)) as t(model_name, metric, k)")
         con.execute("create table serving_config as select 'ials' as model_name, 'ials' as requested_model_name")
         con.execute("create table user_recommendations as select * from (values (1, 30), (2, 20), (2, 30)) as t(user_id, movie_id)")

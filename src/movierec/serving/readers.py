@@ -100,6 +100,7 @@ class Catalog:
     movie_ids: np.ndarray       # (n,) int64 sorted
     titles: list                # str | None per movie
     release_years: list         # int | None per movie
+    labels: list                # dim_movies.label per movie: 'Title (1999)', defined once in SQL
     rating_counts: np.ndarray   # (n,) int64
     popular: np.ndarray         # catalog indices, most-rated first
     popular_scores: np.ndarray  # popular_movies.score in the same order
@@ -112,10 +113,8 @@ class Catalog:
         return Movie(int(self.movie_ids[i]), self.titles[i], self.release_years[i], int(self.rating_counts[i]))
 
     def label(self, i: int) -> str:
-        """'Title (1999)', 'Title' without a year, 'movie 123' without a title (as the SQL builds it)."""
-        title = self.titles[i] if self.titles[i] is not None else f"movie {int(self.movie_ids[i])}"
-        year = self.release_years[i]
-        return title if year is None else f"{title} ({year})"
+        """'Title (1999)', 'Title' without a year, 'movie 123' without a title: dim_movies.label."""
+        return self.labels[i]
 
     def search(self, text: str, limit: int = 20) -> list[Movie]:
         """Movies whose title contains `text`, ignoring case (Unicode case folding). Plain substring
@@ -191,7 +190,7 @@ def read_model_factors(con: duckdb.DuckDBPyConnection, model_name: str, *, movie
 
 def read_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
     movies = con.execute(
-        "select movie_id, title, release_year, rating_count from dim_movies order by movie_id").to_arrow_table()
+        "select movie_id, title, release_year, label, rating_count from dim_movies order by movie_id").to_arrow_table()
     popular = con.execute("select movie_id, score from popular_movies order by popularity_rank").to_arrow_table()
     movie_ids = movies.column("movie_id").to_numpy().astype(np.int64)
     popular_idx = _index_of(movie_ids, popular.column("movie_id").to_numpy())
@@ -200,6 +199,7 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
         movie_ids=movie_ids,
         titles=movies.column("title").to_pylist(),
         release_years=movies.column("release_year").to_pylist(),
+        labels=movies.column("label").to_pylist(),
         rating_counts=np.nan_to_num(movies.column("rating_count").to_numpy(zero_copy_only=False)).astype(np.int64),
         popular=popular_idx[keep],
         popular_scores=popular.column("score").to_numpy(zero_copy_only=False).astype(np.float64)[keep],

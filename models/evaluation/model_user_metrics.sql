@@ -1,4 +1,4 @@
-{%- set k = var('top_k', 10) %}
+{%- set k = var('top_k') %}
 -- Per-user parts of every metric: what model_metrics averages and what the bootstrap over test
 -- users (model_metric_intervals) resamples.
 

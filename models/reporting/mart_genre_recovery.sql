@@ -23,7 +23,7 @@ per_model as (
 final as (
     select
         per_model.model_name,
-        per_model.model_name = '{{ var("latent_space_model", "biased_mf") }}' as is_latent_space_model,
+        per_model.model_name = {{ dbt.string_literal(var('latent_space_model')) }} as is_latent_space_model,
         cast(per_model.movie_count as integer) as movie_count,
         per_model.n_neighbors,
         per_model.neighbour_genre_share,

@@ -289,11 +289,7 @@ final as (
             when all_recommendations.is_fallback
                 then 'popular: rated by ' || format('{:,}', popular.rating_count) || ' users'
             when all_recommendations.reason_movie_id is not null
-                then 'because you rated '
-                    || coalesce(reason_movies.title, 'movie ' || all_recommendations.reason_movie_id)
-                    || coalesce(' (' || reason_movies.release_year || ')', '')
-                    || ' ' || printf('%g', cast(all_recommendations.reason_rating as double))
-                    || '/' || printf('%g', cast(config.rating_max as double))
+                then {{ reason_text('reason_movies.label', 'all_recommendations.reason_rating', 'config.rating_max') }}
         end as reason,
         cast(all_recommendations.reason_movie_id as integer) as reason_movie_id,
         all_recommendations.is_fallback

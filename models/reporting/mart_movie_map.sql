@@ -32,6 +32,7 @@ coordinates as (
 with_popularity as (
     select
         coordinates.*,
+        movies.label,
         movies.title,
         movies.release_year,
         movies.main_genre,
@@ -51,7 +52,7 @@ final as (
     select
         model_name,
         movie_id,
-        coalesce(title, 'movie ' || movie_id) || coalesce(' (' || release_year || ')', '') as label,
+        label,
         title,
         release_year,
         coalesce(cast(release_year // 10 * 10 as varchar) || 's', 'unknown') as release_decade,

@@ -13,7 +13,7 @@
       user_recommendations); a model without factors gives no per-user reason, so the movie's
       own support and mean rating are shown instead.
 -#}
-{%- set n = var('explorer_list_length', 10) | int -%}
+{%- set n = var('explorer_list_length') | int -%}
 
 with
 
@@ -154,11 +154,7 @@ evaluation as (
         evaluated.score,
         case
             when reasons.reason_movie_id is not null
-                then 'because you rated '
-                    || coalesce(reason_movies.title, 'movie ' || reasons.reason_movie_id)
-                    || coalesce(' (' || reason_movies.release_year || ')', '')
-                    || ' ' || printf('%g', cast(reasons.reason_rating as double))
-                    || '/' || printf('%g', cast(config.rating_max as double))
+                then {{ reason_text('reason_movies.label', 'reasons.reason_rating', 'config.rating_max') }}
             else 'rated by ' || format('{:,}', movies.rating_count) || ' users, mean '
                 || printf('%.2f', movies.mean_rating)
         end as reason,
@@ -193,8 +189,7 @@ final as (
         lists.model_name,
         cast(lists.rank as integer) as rank,
         lists.movie_id,
-        coalesce(movies.title, 'movie ' || lists.movie_id)
-            || coalesce(' (' || movies.release_year || ')', '') as label,
+        movies.label,
         movies.rating_count,
         lists.rating,
         lists.score,

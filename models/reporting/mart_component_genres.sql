@@ -5,8 +5,8 @@
     var `component_genres_n` (default 50) well-supported movies at each end, against their share
     among all mapped movies (lift). Empty without genres (Netflix) or without factors.
 -#}
-{%- set n = var('component_genres_n', 50) | int -%}
-{%- set components = var('factor_extremes_components', 3) | int -%}
+{%- set n = var('component_genres_n') | int -%}
+{%- set components = var('factor_extremes_components') | int -%}
 
 with
 

@@ -4,8 +4,8 @@
     factors (python_models/reporting/movie_map.py), the var `factor_extremes_n` (default 10)
     well-supported movies with the highest and the lowest scores.
 -#}
-{%- set n = var('factor_extremes_n', 10) | int -%}
-{%- set components = var('factor_extremes_components', 3) | int -%}
+{%- set n = var('factor_extremes_n') | int -%}
+{%- set components = var('factor_extremes_components') | int -%}
 
 with
 
@@ -65,8 +65,7 @@ final as (
         ends.pole,
         cast(ends.rank as integer) as rank,
         ends.movie_id,
-        coalesce(movies.title, 'movie ' || ends.movie_id)
-            || coalesce(' (' || movies.release_year || ')', '') as label,
+        movies.label,
         movies.title,
         movies.release_year,
         movies.rating_count,

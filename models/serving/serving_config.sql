@@ -19,7 +19,7 @@
 {%- if engine not in ['sql', 'python', 'auto'] -%}
     {{ exceptions.raise_compiler_error("recommendations_engine must be sql, python or auto, got " ~ engine) }}
 {%- endif -%}
-{%- set max_sql_pairs = var('recommendations_sql_max_pairs', 100000000) -%}
+{%- set max_sql_pairs = var('recommendations_sql_max_pairs') -%}
 {%- if max_sql_pairs is not number or max_sql_pairs < 0 -%}
     {{ exceptions.raise_compiler_error("recommendations_sql_max_pairs must be a number >= 0, got " ~ max_sql_pairs) }}
 {%- endif -%}
@@ -111,10 +111,10 @@ settings as (
     select
         {{ dbt.string_literal(requested) }} as requested_model_name,
         (select recommendations_engine from engine) as recommendations_engine,
-        {{ var('recommendations_k') }} as recommendations_k,
-        {{ var('recommendations_min_user_ratings') }} as recommendations_min_user_ratings,
-        {{ var('similar_movies_k') }} as similar_movies_k,
-        {{ var('similar_movies_min_ratings') }} as similar_movies_min_ratings,
+        cast({{ var('recommendations_k') }} as integer) as recommendations_k,
+        cast({{ var('recommendations_min_user_ratings') }} as integer) as recommendations_min_user_ratings,
+        cast({{ var('similar_movies_k') }} as integer) as similar_movies_k,
+        cast({{ var('similar_movies_min_ratings') }} as integer) as similar_movies_min_ratings,
         cast({{ var('reason_min_rating') }} as double) as reason_min_rating
 ),
 

@@ -13,14 +13,12 @@ final as (
     select
         similar_movies.model_name,
         similar_movies.movie_id,
-        coalesce(movies.title, 'movie ' || similar_movies.movie_id)
-            || coalesce(' (' || movies.release_year || ')', '') as label,
+        movies.label,
         movies.rating_count,
         movies.popularity_rank,
         similar_movies.rank,
         similar_movies.similar_movie_id,
-        coalesce(similar_movie.title, 'movie ' || similar_movies.similar_movie_id)
-            || coalesce(' (' || similar_movie.release_year || ')', '') as similar_label,
+        similar_movie.label as similar_label,
         similar_movie.rating_count as similar_rating_count,
         similar_movie.mean_rating as similar_mean_rating,
         similar_movies.similarity

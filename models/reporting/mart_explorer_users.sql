@@ -5,7 +5,7 @@
     small at any data size. Evaluation users (model_recommendations_eval) have a top-k list from
     every model as well as their served recommendations.
 -#}
-{%- set per_bucket = var('explorer_users_per_bucket', 10) | int -%}
+{%- set per_bucket = var('explorer_users_per_bucket') | int -%}
 
 with
 

@@ -1,4 +1,4 @@
-{%- set k = var('top_k', 10) %}
+{%- set k = var('top_k') %}
 
 with
 
