@@ -108,3 +108,11 @@ def test_ials_auto_solver_is_exact_on_small_data_and_cg_stays_close():
     cg_scores = cg.user_factors @ cg.movie_factors.T
     assert np.abs(cg_scores - scores).max() < 0.05 * np.abs(scores).max()
     assert not np.array_equal(cg_scores, scores)
+
+
+def test_item_similarity_is_exactly_symmetric_so_scoring_may_read_rows_for_columns():
+    train = random_ratings(n_users=80, n_movies=40, density=0.3, seed=9)
+    model = ItemKNN(k=5, min_k=2).fit(train)
+    assert np.array_equal(model.similarity, model.similarity.T)
+    sampled = ItemKNN(k=5, max_similarity_pairs=float((np.bincount(train.user) ** 2).sum()) / 3).fit(train)
+    assert np.array_equal(sampled.similarity, sampled.similarity.T)

@@ -175,8 +175,8 @@ class _BaselineKNN(Recommender):
             return out
         step = max(1, CHUNK_ENTRIES // len(candidates))
         for lo in range(0, n_targets, step):
-            if targets is None:
-                sims = self.similarity[lo:lo + step][:, candidates]
+            if targets is None:  # the similarity is symmetric: the candidates' rows, read whole, transposed
+                sims = self.similarity[candidates, lo:lo + step].T
             else:
                 sims = self.similarity[np.ix_(targets[lo:lo + step], candidates)]
             out[lo:lo + step] = neighbour_average(sims, residuals, self.k, self.min_k)
@@ -247,7 +247,8 @@ def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrink
 
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
     entries. Returns the dense float32 columns x columns matrix s (module docstring formula) with
-    a zero diagonal. Columns are processed in blocks so that the temporaries stay near
+    a zero diagonal. It is exactly symmetric (s_ij and s_ji are the same sums over the same rows
+    in the same order), which scoring relies on to read a column as a row. Columns are processed in blocks so that the temporaries stay near
     `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
     overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """
