@@ -111,18 +111,19 @@ class _BaselineKNN(Recommender):
         b = self.baseline
         residual = train.rating - (b.global_mean + b.user_bias[train.user] + b.movie_bias[train.movie])
         self.residuals = train.csr(residual)
-        pattern = train.csr(np.ones(len(train)))
         if self.entity == "movie":  # similarity between movies; a user's history is a row
             sample = similarity_users(np.diff(self.residuals.indptr), self.max_similarity_pairs)
             if sample is None:
-                self.similarity = residual_similarity(self.residuals, pattern, self.shrinkage, self.block_memory_mb,
-                                                      self.verbose)
+                self.similarity = residual_similarity(self.residuals, _pattern(self.residuals), self.shrinkage,
+                                                      self.block_memory_mb, self.verbose)
             else:  # overlaps in the sample stand for overlap / (sampled share of ratings) in the data
-                share = pattern[sample].nnz / pattern.nnz
-                self.similarity = residual_similarity(self.residuals[sample], pattern[sample], self.shrinkage,
+                sampled = self.residuals[sample]  # the 0/1 pattern of the sample only, not of all the ratings
+                share = sampled.nnz / self.residuals.nnz
+                self.similarity = residual_similarity(sampled, _pattern(sampled), self.shrinkage,
                                                       self.block_memory_mb, self.verbose, overlap_scale=1 / share)
             self._histories = self.residuals
         else:                       # similarity between users; a movie's raters are a column
+            pattern = train.csr(np.ones(len(train)))
             self.similarity = residual_similarity(self.residuals.T.tocsr(), pattern.T.tocsr(), self.shrinkage,
                                                   self.block_memory_mb, self.verbose)
             self._histories = self.residuals.tocsc()
@@ -220,6 +221,11 @@ class UserKNN(_BaselineKNN):
         for i in range(self.train.n_movies):
             out[:, i] = self._neighbourhood_average(i, user_index)
         return out
+
+
+def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """1 at every stored entry of `matrix` (the same structure, float64)."""
+    return sp.csr_matrix((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def neighbour_average(sims: np.ndarray, residuals: np.ndarray, k: int, min_k: int = 1) -> np.ndarray:
