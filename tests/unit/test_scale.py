@@ -68,3 +68,51 @@ def test_ease_on_a_user_sample_uses_the_scaled_gram_of_those_users():
     np.testing.assert_allclose(sampled.weights, expected, rtol=1e-4, atol=1e-6)
     assert not np.allclose(sampled.weights, EASE(reg=10).fit(train).weights, atol=1e-3)
     np.testing.assert_allclose(gram_matrix(x), (x.T @ x).toarray())  # the blocked Gram is X^T X
+
+
+def test_ials_solves_exactly_while_it_fits_else_by_conjugate_gradient_and_says_so(capsys):
+    assert scale.ials_solver(9_907_209, 50, 8, 3) == "exact"   # medium: 2.0e11 of the 5e11 budget
+    assert scale.ials_solver(100_000, 64, 16, 3) == "exact"    # ml-100k, the demo
+    assert capsys.readouterr().err == ""
+    assert scale.ials_solver(99_072_112, 50, 8, 3) == "cg"     # full: 2.0e12
+    assert "ials: 99,072,112 training ratings: 3 conjugate-gradient steps" in capsys.readouterr().err
+
+
+def test_ials_cg_step_converges_to_the_exact_solve():
+    # k conjugate-gradient steps solve a k x k system exactly (up to rounding), from any start
+    from movierec.models.topn import _Rows
+
+    train = random_ratings(n_users=40, n_movies=30, seed=3)
+    rng = np.random.default_rng(0)
+    rows = _Rows.build(train.user, train.movie, train.n_users, train.n_movies)
+    design = rng.normal(0, 0.5, (train.n_movies, 5))
+    reg = 0.05 * (rows.counts + 0.1 * train.n_movies)
+    exact = rows.solve(design, 0.1, reg, 128.0)
+    start = rng.normal(0, 1, exact.shape)
+    np.testing.assert_allclose(rows.solve_cg(design, 0.1, reg, start, steps=5), exact, rtol=1e-3, atol=1e-4)
+    one = rows.solve_cg(design, 0.1, reg, start, steps=1)  # one step is closer, not there
+    assert np.linalg.norm(exact - start) > np.linalg.norm(exact - one) > 1e-3
+
+
+def test_ials_auto_solver_is_exact_on_small_data_and_cg_stays_close():
+    from movierec.models.topn import ImplicitALS
+
+    train = random_ratings(n_users=60, n_movies=40, seed=4)
+    auto = ImplicitALS(n_factors=6, iterations=6).fit(train)
+    exact = ImplicitALS(n_factors=6, iterations=6, solver="exact").fit(train)
+    cg = ImplicitALS(n_factors=6, iterations=6, solver="cg").fit(train)
+    assert auto.solver_used == "exact" and "solver" not in auto.hyperparameters()
+    np.testing.assert_array_equal(auto.user_factors, exact.user_factors)
+    assert cg.hyperparameters()["solver"] == "cg" and cg.hyperparameters()["cg_steps"] == 3
+    scores = exact.user_factors @ exact.movie_factors.T
+    cg_scores = cg.user_factors @ cg.movie_factors.T
+    assert np.abs(cg_scores - scores).max() < 0.05 * np.abs(scores).max()
+    assert not np.array_equal(cg_scores, scores)
+
+
+def test_item_similarity_is_exactly_symmetric_so_scoring_may_read_rows_for_columns():
+    train = random_ratings(n_users=80, n_movies=40, density=0.3, seed=9)
+    model = ItemKNN(n_neighbors=5, min_neighbors=2).fit(train)
+    assert np.array_equal(model.similarity, model.similarity.T)
+    sampled = ItemKNN(n_neighbors=5, max_similarity_pairs=float((np.bincount(train.user) ** 2).sum()) / 3).fit(train)
+    assert np.array_equal(sampled.similarity, sampled.similarity.T)

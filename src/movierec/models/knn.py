@@ -118,18 +118,19 @@ class _BaselineKNN(Recommender):
         b = self.baseline
         residual = train.rating - (b.global_mean + b.user_bias[train.user] + b.movie_bias[train.movie])
         self.residuals = train.csr(residual)
-        pattern = train.csr(np.ones(len(train)))
         if self.entity == "movie":  # similarity between movies; a user's history is a row
             sample = similarity_users(np.diff(self.residuals.indptr), self.max_similarity_pairs)
             if sample is None:
-                self.similarity = residual_similarity(self.residuals, pattern, self.shrinkage, self.block_memory_mb,
-                                                      self.verbose)
+                self.similarity = residual_similarity(self.residuals, _pattern(self.residuals), self.shrinkage,
+                                                      self.block_memory_mb, self.verbose)
             else:  # overlaps in the sample stand for overlap / (sampled share of ratings) in the data
-                share = pattern[sample].nnz / pattern.nnz
-                self.similarity = residual_similarity(self.residuals[sample], pattern[sample], self.shrinkage,
+                sampled = self.residuals[sample]  # the 0/1 pattern of the sample only, not of all the ratings
+                share = sampled.nnz / self.residuals.nnz
+                self.similarity = residual_similarity(sampled, _pattern(sampled), self.shrinkage,
                                                       self.block_memory_mb, self.verbose, overlap_scale=1 / share)
             self._histories = self.residuals
         else:                       # similarity between users; a movie's raters are a column
+            pattern = train.csr(np.ones(len(train)))
             self.similarity = residual_similarity(self.residuals.T.tocsr(), pattern.T.tocsr(), self.shrinkage,
                                                   self.block_memory_mb, self.verbose)
             self._histories = self.residuals.tocsc()
@@ -182,8 +183,8 @@ class _BaselineKNN(Recommender):
             return out
         step = max(1, CHUNK_ENTRIES // len(candidates))
         for lo in range(0, n_targets, step):
-            if targets is None:
-                sims = self.similarity[lo:lo + step][:, candidates]
+            if targets is None:  # the similarity is symmetric: the candidates' rows, read whole, transposed
+                sims = self.similarity[candidates, lo:lo + step].T
             else:
                 sims = self.similarity[np.ix_(targets[lo:lo + step], candidates)]
             out[lo:lo + step] = neighbour_average(sims, residuals, self.n_neighbors, self.min_neighbors)
@@ -229,6 +230,11 @@ class UserKNN(_BaselineKNN):
         return out
 
 
+def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """1 at every stored entry of `matrix` (the same structure, float64)."""
+    return sp.csr_matrix((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape)
+
+
 def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int, min_neighbors: int = 1) -> np.ndarray:
     """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
     the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
@@ -255,7 +261,8 @@ def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrink
 
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
     entries. Returns the dense float32 columns x columns matrix s (module docstring formula) with
-    a zero diagonal. Columns are processed in blocks so that the temporaries stay near
+    a zero diagonal. It is exactly symmetric (s_ij and s_ji are the same sums over the same rows
+    in the same order), which scoring relies on to read a column as a row. Columns are processed in blocks so that the temporaries stay near
     `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
     overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """

@@ -13,6 +13,9 @@ The budgets are the work one fit may do in the 15-minute full build (issue 11) o
 - `KNN_PAIR_BUDGET`: item kNN's similarities cost sum over users of (movies rated)^2 co-rating
   pairs, four sparse products of them; above the budget they are estimated from a fixed hash
   sample of users (all movies stay, the shrinkage counts scaled back to the whole data).
+- `IALS_EXACT_WORK`: iALS's exact solves form every row's k x k system, ratings x k^2 per
+  half-sweep; above the budget each row takes a few conjugate-gradient steps from its previous
+  factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library.
 - `EASE_PAIR_BUDGET`: EASE's Gram matrix X^T X costs the same co-rating pairs (measured on the
   medium sample, 9.9M ratings, on a busy machine: Gram 403 s, then 645 s for the Cholesky
   inverse of 17,770 movies, which does not grow with the ratings); above the budget it is
@@ -25,6 +28,7 @@ import sys
 
 import numpy as np
 
+IALS_EXACT_WORK = 5e11      # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
 BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
 BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
@@ -65,3 +69,13 @@ def similarity_users(user_counts: np.ndarray, budget: float = KNN_PAIR_BUDGET,
         f"({counts[keep].sum() / counts.sum():.0%} of the ratings): {work:.2g} co-rating pairs over "
         f"the budget of {budget:.2g}; predictions still use every rating")
     return np.sort(keep)
+
+
+def ials_solver(n_ratings: int, factors: int, iterations: int, cg_steps: int) -> str:
+    """"exact" while n_ratings x factors^2 x iterations fits IALS_EXACT_WORK, else "cg"."""
+    work = float(n_ratings) * factors * factors * iterations
+    if work <= IALS_EXACT_WORK:
+        return "exact"
+    log(f"ials: {n_ratings:,} training ratings: {cg_steps} conjugate-gradient steps per row and sweep "
+        f"instead of exact solves ({work:.2g} rating-factor^2-sweeps over the budget of {IALS_EXACT_WORK:.2g})")
+    return "cg"

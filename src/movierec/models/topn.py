@@ -153,7 +153,10 @@ class ImplicitALS(FactorModel):
         (sum_{i in I_u} h_i h_i^T + unobserved_weight * H^T H + reg_u I) w_u = sum_{i in I_u} h_i
 
     The systems are formed for batches of rows with similar counts (padded, one stacked GEMM) and
-    solved with one stacked `np.linalg.solve`: no Python loop over ratings. Movie factors start as
+    solved with one stacked `np.linalg.solve`: no Python loop over ratings. Above a size budget
+    (`solver="auto"`, movierec.models.scale.ials_solver, logged) each row instead takes `cg_steps`
+    conjugate-gradient steps from its previous factors (Takacs et al. 2011), which never forms
+    the k x k systems: ratings x k per step instead of ratings x k^2. Movie factors start as
     N(0, init_std^2 / k) from `seed`; deterministic for a given seed, machine and thread count.
 
     Scores are w_u . h_i; the biases and global mean of the `FactorModel` are zero, so `predict`
@@ -165,8 +168,13 @@ class ImplicitALS(FactorModel):
 
     def __init__(self, n_factors: int = 64, reg: float = 0.03, unobserved_weight: float = 0.1,
                  reg_exponent: float = 1.0, iterations: int = 16, init_std: float = 0.1, seed: int = 0,
-                 verbose: bool = False, block_mb: float = 128.0, *, factors: int | None = None) -> None:
+                 verbose: bool = False, block_mb: float = 128.0, solver: str = "auto", cg_steps: int = 3, *,
+                 factors: int | None = None) -> None:
         super().__init__(name="ials")
+        if solver not in ("auto", "exact", "cg"):
+            raise ValueError("solver must be 'auto', 'exact' or 'cg'")
+        if cg_steps < 1:
+            raise ValueError("cg_steps must be at least 1")
         self.n_factors = int(renamed_keyword(n_factors, factors, "factors", "n_factors", "ImplicitALS"))
         self.reg = float(reg)
         self.unobserved_weight = float(unobserved_weight)
@@ -176,11 +184,17 @@ class ImplicitALS(FactorModel):
         self.seed = int(seed)
         self.verbose = bool(verbose)
         self.block_mb = float(block_mb)
+        self.solver = solver
+        self.cg_steps = int(cg_steps)
+        self.solver_used = solver  # "auto" resolved by the fit (movierec.models.scale.ials_solver)
 
     def hyperparameters(self) -> dict:
-        return {"factors": self.n_factors, "reg": self.reg, "unobserved_weight": self.unobserved_weight,
-                "reg_exponent": self.reg_exponent, "iterations": self.iterations,
-                "init_std": self.init_std, "seed": self.seed}
+        params = {"factors": self.n_factors, "reg": self.reg, "unobserved_weight": self.unobserved_weight,
+                  "reg_exponent": self.reg_exponent, "iterations": self.iterations,
+                  "init_std": self.init_std, "seed": self.seed}
+        if self.solver_used == "cg":
+            params.update(solver="cg", cg_steps=self.cg_steps)
+        return params
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
@@ -192,12 +206,22 @@ class ImplicitALS(FactorModel):
         reg_movie = self.reg * (by_movie.counts + alpha * train.n_users) ** self.reg_exponent
         movies = rng.normal(0.0, self.init_std / np.sqrt(k), size=(train.n_movies, k))
         users = np.zeros((train.n_users, k))  # replaced by the first half-sweep
+        solver = self.solver
+        if solver == "auto":
+            from movierec.models.scale import ials_solver
+
+            solver = ials_solver(len(train), k, self.iterations, self.cg_steps)
+        self.solver_used = solver
         for iteration in range(1, self.iterations + 1):
             start = time.perf_counter()
-            users = by_user.solve(movies, alpha, reg_user, self.block_mb)
-            movies = by_movie.solve(users, alpha, reg_movie, self.block_mb)
+            if solver == "cg":  # a few conjugate-gradient steps from the previous sweep's factors
+                users = by_user.solve_cg(movies, alpha, reg_user, users, self.cg_steps)
+                movies = by_movie.solve_cg(users, alpha, reg_movie, movies, self.cg_steps)
+            else:
+                users = by_user.solve(movies, alpha, reg_user, self.block_mb)
+                movies = by_movie.solve(users, alpha, reg_movie, self.block_mb)
             if self.verbose:
-                print(f"ials iteration {iteration}/{self.iterations} ({time.perf_counter() - start:.1f} s)",
+                print(f"ials iteration {iteration}/{self.iterations} ({solver}, {time.perf_counter() - start:.1f} s)",
                       file=sys.stderr, flush=True)
         self.global_mean = 0.0
         self.user_bias = np.zeros(train.n_users)
@@ -271,8 +295,51 @@ class _Rows:
                 offset = np.arange(width)
                 pos = self.indptr[rows][:, None] + offset
                 pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
-                x = padded[self.other[pos]]                          # (rows, width, k)
+                x = np.take(padded, self.other[pos], axis=0)         # (rows, width, k)
                 gram = np.matmul(x.transpose(0, 2, 1), x) + base     # (rows, k, k)
                 gram[:, diag, diag] += reg[rows][:, None]
                 out[rows] = np.linalg.solve(gram, x.sum(axis=1)[:, :, None])[:, :, 0]
+        return out
+
+    def solve_cg(self, design: np.ndarray, alpha: float, reg: np.ndarray, start: np.ndarray, steps: int,
+                 block_mb: float = 2.0) -> np.ndarray:
+        """Each row's iALS system solved approximately by `steps` conjugate-gradient steps from
+        `start` (the row's previous factors), as in Takacs, Pilaszy & Tikk 2011 and implicit's
+        `use_cg`: the system matrix A_u = sum_{i in I_u} h_i h_i^T + alpha H^T H + reg_u I is never
+        formed; each step applies it to a vector, which costs (ratings + k) x k per row instead of
+        the exact solve's ratings x k^2 + k^3. The gathered factors are float32, in chunks of about
+        `block_mb` so that they stay in cache for all the steps."""
+        n_other, k = design.shape
+        padded = np.vstack([design, np.zeros((1, k))]).astype(np.float32)
+        base = (alpha * (design.T @ design)).astype(np.float32)
+        out = np.array(start, dtype=np.float64, copy=True)
+        for group, width in self.groups:
+            size = max(1, int(block_mb * 2**20 / (4 * k * (width + 8))))
+            for lo in range(0, len(group), size):
+                rows = group[lo:lo + size]
+                offset = np.arange(width)
+                pos = self.indptr[rows][:, None] + offset
+                pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
+                x = np.take(padded, self.other[pos], axis=0)         # (rows, width, k) float32
+                reg_rows = reg[rows].astype(np.float32)[:, None]
+
+                def apply(v: np.ndarray) -> np.ndarray:  # A_u v for every row u of the chunk
+                    xv = np.matmul(x, v[:, :, None])                 # (rows, width, 1)
+                    return np.matmul(xv.transpose(0, 2, 1), x)[:, 0, :] + v @ base + reg_rows * v
+
+                w = out[rows].astype(np.float32)
+                r = np.einsum("rwk->rk", x) - apply(w)
+                p = r.copy()
+                rs_old = np.einsum("rk,rk->r", r, r)
+                for _ in range(steps):
+                    ap = apply(p)
+                    curvature = np.einsum("rk,rk->r", p, ap)
+                    step = np.divide(rs_old, curvature, out=np.zeros_like(rs_old), where=curvature > 0)
+                    w += step[:, None] * p
+                    r -= step[:, None] * ap
+                    rs_new = np.einsum("rk,rk->r", r, r)
+                    beta = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 0)
+                    p = r + beta[:, None] * p
+                    rs_old = rs_new
+                out[rows] = w
         return out
