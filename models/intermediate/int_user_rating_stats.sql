@@ -1,6 +1,9 @@
 {{ config(materialized='table') }}
 
-{#- Per-user aggregates, computed once (one pass) from int_ratings_subset (the rows of fct_ratings) and read by dim_users and mart_ratings_over_time. -#}
+{#-
+    Per-user aggregates, computed once (one pass) from int_ratings_subset (the rows of
+    fct_ratings) and read by dim_users and mart_ratings_over_time.
+-#}
 
 with
 
