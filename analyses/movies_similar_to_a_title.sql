@@ -14,7 +14,7 @@ neighbours as (
 ),
 
 chosen_movie as (
-    select movie_id
+    select movies.movie_id
     from movies
     where getvariable('title') is null
         or movies.title ilike '%' || getvariable('title') || '%'

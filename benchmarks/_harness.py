@@ -51,13 +51,24 @@ def run(step: str, cmd: list[str], target_seconds=None, target_gb=None, env=None
 def print_table(title: str, results: list[Result]) -> None:
     rows = [("step", "wall s", "target s", "peak GB", "target GB", "verdict", "note")]
     for r in results:
-        rows.append((
-            r.step, f"{r.seconds:.1f}", "-" if r.target_seconds is None else f"{r.target_seconds:.0f}",
-            f"{r.peak_gb:.2f}", "-" if r.target_gb is None else f"{r.target_gb:.0f}", r.verdict, r.note,
-        ))
+        rows.append(
+            (
+                r.step,
+                f"{r.seconds:.1f}",
+                "-" if r.target_seconds is None else f"{r.target_seconds:.0f}",
+                f"{r.peak_gb:.2f}",
+                "-" if r.target_gb is None else f"{r.target_gb:.0f}",
+                r.verdict,
+                r.note,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(f"\n{title}")
     for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) if j in (0, 5, 6) else cell.rjust(w) for j, (cell, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                cell.ljust(w) if j in (0, 5, 6) else cell.rjust(w) for j, (cell, w) in enumerate(zip(row, widths))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))

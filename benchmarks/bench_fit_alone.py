@@ -39,7 +39,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", choices=MODELS)
     parser.add_argument("--warehouse", required=True)
-    parser.add_argument("--eval-users", type=int, default=2000, help="top-10 lists for this many test users (var eval_max_users)")
+    parser.add_argument(
+        "--eval-users", type=int, default=2000, help="top-10 lists for this many test users (var eval_max_users)"
+    )
     args = parser.parse_args()
 
     import duckdb
@@ -65,10 +67,18 @@ def main() -> None:
         if model.predicts_ratings:
             predicted = artifacts.filter(artifacts.column("record").to_numpy(zero_copy_only=False) == "prediction")
             error = predicted.column("predicted_rating").to_numpy() - test.column("rating").to_numpy()
-            note = f"probe RMSE {float(np.sqrt(np.mean(error ** 2))):.4f}"
-        rows.append((name, f"{fit_s:.1f}", f"{wall:.1f}", f"{cpu:.1f}",
-                     f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f}",
-                     f"{os.getloadavg()[0]:.1f}", note))
+            note = f"probe RMSE {float(np.sqrt(np.mean(error**2))):.4f}"
+        rows.append(
+            (
+                name,
+                f"{fit_s:.1f}",
+                f"{wall:.1f}",
+                f"{cpu:.1f}",
+                f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f}",
+                f"{os.getloadavg()[0]:.1f}",
+                note,
+            )
+        )
         print(f"{name}: fit {fit_s:.1f} s, fit and export {wall:.1f} s wall, {cpu:.1f} s CPU {note}", flush=True)
     header = ("model", "fit s", "fit+export s", "CPU s", "peak RSS GB", "load", "note")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

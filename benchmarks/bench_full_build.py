@@ -32,11 +32,10 @@ import time
 from pathlib import Path
 
 import psutil
-
 from _harness import BIN, CACHE, PROJECT_ROOT
 
 CINEMATCH_QUIZ_RMSE = 0.9514  # Netflix's own system on the quiz set (Netflix Prize rules)
-PRIZE_TARGET_RMSE = 0.8567    # 10% better than Cinematch: the Grand Prize threshold
+PRIZE_TARGET_RMSE = 0.8567  # 10% better than Cinematch: the Grand Prize threshold
 TARGET_SECONDS = {"full": 15 * 60}
 TARGET_GB = 16.0
 
@@ -75,8 +74,11 @@ class TreeSampler:
         self._thread.join()
 
     def peak(self, start: float | None = None, end: float | None = None) -> int:
-        window = [rss for t, rss in self.samples
-                  if (start is None or t >= start - self.interval) and (end is None or t <= end + self.interval)]
+        window = [
+            rss
+            for t, rss in self.samples
+            if (start is None or t >= start - self.interval) and (end is None or t <= end + self.interval)
+        ]
         return max(window, default=0)
 
 
@@ -97,8 +99,11 @@ def node_rows(run_results: Path, sampler: TreeSampler) -> list[tuple[str, float,
     """(node, seconds, peak GB, status) per node of run_results.json, slowest first."""
     rows = []
     for result in json.loads(run_results.read_text())["results"]:
-        name = result["unique_id"].split(".", 2)[-1] if result["unique_id"].startswith("model.") \
+        name = (
+            result["unique_id"].split(".", 2)[-1]
+            if result["unique_id"].startswith("model.")
             else result["unique_id"].split(".")[0] + ":" + result["unique_id"].split(".")[2]
+        )
         timings = {t["name"]: t for t in result.get("timing", [])}
         window = timings.get("execute") or timings.get("compile")
         start = end = None
@@ -111,7 +116,7 @@ def node_rows(run_results: Path, sampler: TreeSampler) -> list[tuple[str, float,
 
 
 def _unix(stamp: str) -> float:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).replace(tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).replace(tzinfo=dt.UTC).timestamp()
 
 
 def rating_rmse(warehouse: Path) -> list[tuple[str, float | None, float | None, float]]:
@@ -130,8 +135,11 @@ def print_table(title: str, header: tuple, rows: list[tuple]) -> None:
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print(f"\n{title}")
     for i, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if j == 0 or j == len(row) - 1 else c.rjust(w)
-                        for j, (c, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                c.ljust(w) if j == 0 or j == len(row) - 1 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -151,15 +159,20 @@ def main() -> None:
     data = CACHE / args.size
     if args.regenerate or not (data / ".done").exists():
         shutil.rmtree(data, ignore_errors=True)
-        seconds, _ = run_measured(f"generate {args.size}", [BIN / "movierec", "generate", "--size", args.size,
-                                                             "--out", data], {})
+        seconds, _ = run_measured(
+            f"generate {args.size}", [BIN / "movierec", "generate", "--size", args.size, "--out", data], {}
+        )
         (data / ".done").write_text(f"generated in {seconds:.0f} s\n")
     warehouse = CACHE / f"{args.size}-build.duckdb"
     for stale in (warehouse, Path(f"{warehouse}.wal")):
         stale.unlink(missing_ok=True)
     target = CACHE / f"{args.size}-target"
-    env = {"MOVIEREC_WAREHOUSE": str(warehouse), "DBT_TARGET_PATH": str(target),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}
+    env = {
+        "MOVIEREC_WAREHOUSE": str(warehouse),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
 
     load_before = os.getloadavg()[0]
     ingest_s, ingest = run_measured("ingest", [BIN / "movierec", "ingest", data, "--warehouse", warehouse], env)
@@ -171,33 +184,56 @@ def main() -> None:
     load_after = os.getloadavg()[0]
     nodes = node_rows(target / "run_results.json", build)
     shape = SIZES[args.size]
-    print_table(f"dbt build on {args.size} ({shape.n_ratings:,} ratings), slowest {args.top} of {len(nodes)} "
-                f"nodes (peak: RSS of the dbt process tree while the node ran)",
-                ("node", "wall s", "peak GB", "status"),
-                [(name, f"{s:.1f}", f"{gb:.2f}", status) for name, s, gb, status in nodes[: args.top]])
+    print_table(
+        f"dbt build on {args.size} ({shape.n_ratings:,} ratings), slowest {args.top} of {len(nodes)} "
+        f"nodes (peak: RSS of the dbt process tree while the node ran)",
+        ("node", "wall s", "peak GB", "status"),
+        [(name, f"{s:.1f}", f"{gb:.2f}", status) for name, s, gb, status in nodes[: args.top]],
+    )
 
     total_s = ingest_s + build_s
     peak_gb = max(ingest.peak(), build.peak()) / 1e9
     limit_s = TARGET_SECONDS.get(args.size)
-    verdict = ("within target" if (limit_s is None or total_s <= limit_s) and peak_gb <= TARGET_GB
-               else "OVER TARGET")
-    print_table(f"Totals ({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB; "
-                f"target at full size: {TARGET_SECONDS['full'] // 60} min, {TARGET_GB:.0f} GB)",
-                ("step", "wall s", "peak GB", "note"),
-                [("movierec ingest", f"{ingest_s:.1f}", f"{ingest.peak() / 1e9:.2f}", ""),
-                 (f"dbt build --threads {args.threads}", f"{build_s:.1f}", f"{build.peak() / 1e9:.2f}",
-                  f"{len(nodes)} nodes"),
-                 ("total", f"{total_s:.1f}", f"{peak_gb:.2f}", verdict)])
-    print(f"machine load (1-minute average) at the start {load_before:.1f}, at the end {load_after:.1f} "
-          f"on {os.cpu_count()} cores: above the core count, other work shared the CPU and the times are inflated")
+    verdict = "within target" if (limit_s is None or total_s <= limit_s) and peak_gb <= TARGET_GB else "OVER TARGET"
+    print_table(
+        f"Totals ({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB; "
+        f"target at full size: {TARGET_SECONDS['full'] // 60} min, {TARGET_GB:.0f} GB)",
+        ("step", "wall s", "peak GB", "note"),
+        [
+            ("movierec ingest", f"{ingest_s:.1f}", f"{ingest.peak() / 1e9:.2f}", ""),
+            (
+                f"dbt build --threads {args.threads}",
+                f"{build_s:.1f}",
+                f"{build.peak() / 1e9:.2f}",
+                f"{len(nodes)} nodes",
+            ),
+            ("total", f"{total_s:.1f}", f"{peak_gb:.2f}", verdict),
+        ],
+    )
+    print(
+        f"machine load (1-minute average) at the start {load_before:.1f}, at the end {load_after:.1f} "
+        f"on {os.cpu_count()} cores: above the core count, other work shared the CPU and the times are inflated"
+    )
 
     models = rating_rmse(warehouse)
-    rows = [(name, "-" if rmse is None else f"{rmse:.4f}", "-" if ndcg is None else f"{ndcg:.4f}",
-             "-" if fit is None else f"{fit:.1f}") for name, rmse, ndcg, fit in models]
-    rows += [("Cinematch (Netflix, quiz set)", f"{CINEMATCH_QUIZ_RMSE:.4f}", "-", "-"),
-             ("Prize target (Cinematch - 10%)", f"{PRIZE_TARGET_RMSE:.4f}", "-", "-")]
-    print_table("Probe RMSE of every model (generated data: not comparable to the real Prize, shown for scale)",
-                ("model", "probe RMSE", "nDCG@10", "fit s"), rows)
+    rows = [
+        (
+            name,
+            "-" if rmse is None else f"{rmse:.4f}",
+            "-" if ndcg is None else f"{ndcg:.4f}",
+            "-" if fit is None else f"{fit:.1f}",
+        )
+        for name, rmse, ndcg, fit in models
+    ]
+    rows += [
+        ("Cinematch (Netflix, quiz set)", f"{CINEMATCH_QUIZ_RMSE:.4f}", "-", "-"),
+        ("Prize target (Cinematch - 10%)", f"{PRIZE_TARGET_RMSE:.4f}", "-", "-"),
+    ]
+    print_table(
+        "Probe RMSE of every model (generated data: not comparable to the real Prize, shown for scale)",
+        ("model", "probe RMSE", "nDCG@10", "fit s"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

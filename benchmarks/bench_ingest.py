@@ -31,13 +31,23 @@ def main() -> None:
         full = CACHE / "full"
         if args.regenerate or not (full / "combined_data_4.txt").exists():
             shutil.rmtree(full, ignore_errors=True)
-            results.append(run("generate full (100,480,507 ratings)",
-                               [BIN / "movierec", "generate", "--size", "full", "--out", full], target_seconds=180))
+            results.append(
+                run(
+                    "generate full (100,480,507 ratings)",
+                    [BIN / "movierec", "generate", "--size", "full", "--out", full],
+                    target_seconds=180,
+                )
+            )
         warehouse = CACHE / "full.duckdb"
         warehouse.unlink(missing_ok=True)
-        results.append(run("ingest full (combined_data_1..4, titles, probe)",
-                           [BIN / "movierec", "ingest", full, "--warehouse", warehouse],
-                           target_seconds=90, target_gb=4))
+        results.append(
+            run(
+                "ingest full (combined_data_1..4, titles, probe)",
+                [BIN / "movierec", "ingest", full, "--warehouse", warehouse],
+                target_seconds=90,
+                target_gb=4,
+            )
+        )
 
     demo = CACHE / "demo"
     shutil.rmtree(demo, ignore_errors=True)
@@ -52,6 +62,7 @@ def main() -> None:
     results += steps
     total = sum(r.seconds for r in steps)
     from _harness import Result
+
     results.append(Result("demo pipeline total (make demo without setup)", total, max(r.peak_gb for r in steps), 120))
     print_table("Ingestion benchmark (2 cores, 24 GB)", results)
 

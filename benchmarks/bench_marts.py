@@ -28,16 +28,27 @@ import duckdb
 from _harness import BIN, CACHE, print_table, run
 
 MARTS = [
-    "dim_movies", "dim_users", "mart_user_activity", "mart_user_activity_summary",
-    "mart_rating_distribution", "mart_ratings_over_time", "mart_top_movies",
-    "mart_long_tail", "mart_long_tail_summary", "mart_release_years",
+    "dim_movies",
+    "dim_users",
+    "mart_user_activity",
+    "mart_user_activity_summary",
+    "mart_rating_distribution",
+    "mart_ratings_over_time",
+    "mart_top_movies",
+    "mart_long_tail",
+    "mart_long_tail_summary",
+    "mart_release_years",
 ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", type=Path, default=CACHE / "full.duckdb",
-                        help="an ingested warehouse (default: benchmarks/.cache/full.duckdb from bench_ingest.py)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=CACHE / "full.duckdb",
+        help="an ingested warehouse (default: benchmarks/.cache/full.duckdb from bench_ingest.py)",
+    )
     parser.add_argument("--tests", action="store_true", help="also time the data tests of these models (no target)")
     parser.add_argument("--repeat", type=int, default=1, help="time the models this many times, each on a fresh copy")
     parser.add_argument("--target-seconds", type=float, default=60)
@@ -61,15 +72,36 @@ def main() -> None:
         shutil.copy(source, warehouse)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             (ratings,) = con.execute("select count(*) from raw.ratings").fetchone()
-        results.append(run(f"dbt run +exploration marts ({ratings:,} ratings)",
-                           [BIN / "dbt", "run", *select, *paths, "--quiet"], env=env,
-                           target_seconds=args.target_seconds, target_gb=args.target_gb,
-                           note=f"models only, run {attempt}/{args.repeat}"))
+        results.append(
+            run(
+                f"dbt run +exploration marts ({ratings:,} ratings)",
+                [BIN / "dbt", "run", *select, *paths, "--quiet"],
+                env=env,
+                target_seconds=args.target_seconds,
+                target_gb=args.target_gb,
+                note=f"models only, run {attempt}/{args.repeat}",
+            )
+        )
     models = json.loads((work / "target" / "run_results.json").read_text())["results"]
     if args.tests:
-        results.append(run("dbt test (their data tests)",
-                           [BIN / "dbt", "test", *select, "--indirect-selection", "cautious",
-                            "--exclude", "test_type:unit", *paths, "--quiet"], env=env, note="not in the target"))
+        results.append(
+            run(
+                "dbt test (their data tests)",
+                [
+                    BIN / "dbt",
+                    "test",
+                    *select,
+                    "--indirect-selection",
+                    "cautious",
+                    "--exclude",
+                    "test_type:unit",
+                    *paths,
+                    "--quiet",
+                ],
+                env=env,
+                note="not in the target",
+            )
+        )
 
     print("\nPer model, last run (dbt run_results.json, seconds):")
     for result in sorted(models, key=lambda r: -r["execution_time"]):

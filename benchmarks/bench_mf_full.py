@@ -21,20 +21,28 @@ def child(warehouse: str, epochs: int) -> None:
     """The measured process: load train/probe from the warehouse, fit, report."""
     import duckdb
 
-    from movierec.models.baselines import BiasBaseline
     from movierec.metrics import rmse
+    from movierec.models.baselines import BiasBaseline
     from movierec.models.data import Ratings
     from movierec.models.mf import BiasedMF
 
     started = time.perf_counter()
     con = duckdb.connect(warehouse, read_only=True)
-    train = Ratings.from_arrow(con.sql(
-        "select user_id, movie_id, rating from raw.ratings anti join raw.probe using (user_id, movie_id)").arrow())
+    train = Ratings.from_arrow(
+        con.sql(
+            "select user_id, movie_id, rating from raw.ratings anti join raw.probe using (user_id, movie_id)"
+        ).arrow()
+    )
     probe = con.sql(
-        "select user_id, movie_id, rating from raw.ratings semi join raw.probe using (user_id, movie_id)").fetchnumpy()
+        "select user_id, movie_id, rating from raw.ratings semi join raw.probe using (user_id, movie_id)"
+    ).fetchnumpy()
     con.close()
-    print(f"loaded {len(train):,} training and {len(probe['rating']):,} probe ratings "
-          f"in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(
+        f"loaded {len(train):,} training and {len(probe['rating']):,} probe ratings "
+        f"in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     baseline = BiasBaseline().fit(train)
     mf = BiasedMF(n_factors=50, epochs=epochs, seed=42, verbose=True).fit(train)
     for model in (baseline, mf):
@@ -51,9 +59,12 @@ def main() -> None:
     if args.child:
         child(args.warehouse, args.epochs)
         return
-    result = run("biased MF k=50 on 100M ratings (load, bias baseline, fit, probe RMSE)",
-                 [sys.executable, __file__, "--child", "--warehouse", args.warehouse, "--epochs", str(args.epochs)],
-                 target_seconds=600, target_gb=12)
+    result = run(
+        "biased MF k=50 on 100M ratings (load, bias baseline, fit, probe RMSE)",
+        [sys.executable, __file__, "--child", "--warehouse", args.warehouse, "--epochs", str(args.epochs)],
+        target_seconds=600,
+        target_gb=12,
+    )
     print_table("Matrix factorization at full size (2 cores, 24 GB)", [result])
 
 

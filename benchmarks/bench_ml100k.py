@@ -32,9 +32,9 @@ import argparse
 import itertools
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -57,10 +57,12 @@ PRIZE_SAMPLES = 100  # Gibbs samples of the Bayesian (time)SVD++ (u1: 0.8899 at 
 
 
 def _blend_members() -> list[Callable[[], object]]:
-    return [lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
-            lambda: ItemKNN(n_neighbors=40),
-            lambda: BayesianMF(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10),
-            lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time=False)]
+    return [
+        lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
+        lambda: ItemKNN(n_neighbors=40),
+        lambda: BayesianMF(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10),
+        lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time=False),
+    ]
 
 
 CHOSEN: dict[str, Callable[[], object]] = {
@@ -72,8 +74,9 @@ CHOSEN: dict[str, Callable[[], object]] = {
     "BiasedMF (k 20, ALS)": lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20),
     "BayesianMF (k 10, 200 samples)": lambda: BayesianMF(n_factors=10, samples=200, burn_in=10),
     "Bayesian SVD++ (k 10)": lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time=False),
-    "Bayesian timeSVD++ (k 10, 5 bins)": lambda: BayesianTimeSVDpp(n_factors=10, samples=PRIZE_SAMPLES, burn_in=10,
-                                                                   time_bins=5),
+    "Bayesian timeSVD++ (k 10, 5 bins)": lambda: BayesianTimeSVDpp(
+        n_factors=10, samples=PRIZE_SAMPLES, burn_in=10, time_bins=5
+    ),
     "Blend (BiasedMF, ItemKNN, BayesianMF, SVD++)": lambda: Blend(_blend_members(), validation_fraction=0.1),
 }
 
@@ -138,8 +141,11 @@ def surprise_models(with_svdpp: bool) -> dict[str, Callable[[], object]]:
     try:
         from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp
     except ImportError:
-        print("[bench] scikit-surprise is not installed: its rows are skipped "
-              "(.venv/bin/pip install scikit-surprise==1.1.5)", file=sys.stderr)
+        print(
+            "[bench] scikit-surprise is not installed: its rows are skipped "
+            "(.venv/bin/pip install scikit-surprise==1.1.5)",
+            file=sys.stderr,
+        )
         return {}
     models = {
         "Surprise BaselineOnly": lambda: BaselineOnly(verbose=False),
@@ -153,8 +159,7 @@ def surprise_models(with_svdpp: bool) -> dict[str, Callable[[], object]]:
 
 def print_table(rows: list[Row]) -> None:
     header = ["model", *FOLDS, "mean", "fit s"]
-    cells = [header] + [[r.model, *(f"{s:.4f}" for s in r.rmse), f"{r.mean:.4f}", f"{r.fit_seconds:.1f}"]
-                        for r in rows]
+    cells = [header] + [[r.model, *(f"{s:.4f}" for s in r.rmse), f"{r.mean:.4f}", f"{r.fit_seconds:.1f}"] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print("\nRMSE on ml-100k u1..u5 (fit on u<n>.base, scored on u<n>.test; fit s = total over 5 folds)")
     for i, row in enumerate(cells):
@@ -191,8 +196,10 @@ def tune() -> None:
     print(f"validation: {len(train)} ratings to fit, {len(valid)} held out (10% of u1.base, seed 42)")
     searches = {
         "MovieMean": [((0,), {"damping": d}) for d in (0.0, 1.0, 2.0, 5.0, 10.0, 25.0)],
-        "BiasBaseline": [((0,), {"reg_user": u, "reg_movie": i})
-                         for u, i in itertools.product((2.0, 5.0, 10.0, 15.0, 25.0), (0.5, 1.0, 2.0, 5.0, 10.0, 25.0))],
+        "BiasBaseline": [
+            ((0,), {"reg_user": u, "reg_movie": i})
+            for u, i in itertools.product((2.0, 5.0, 10.0, 15.0, 25.0), (0.5, 1.0, 2.0, 5.0, 10.0, 25.0))
+        ],
         "TruncatedSVD": [((k,), {"k": k}) for k in (2, 5, 10, 15, 20, 30)],
     }
     makers = {"MovieMean": MovieMean, "BiasBaseline": BiasBaseline, "TruncatedSVD": TruncatedSVD}
@@ -206,17 +213,21 @@ def tune() -> None:
 
     # BiasedMF: one 20-epoch fit per setting; its history gives the validation RMSE after 10 and 20.
     results = []
-    settings = [{"k": k, "reg": reg, "reg_bias": rb, "weighted_reg": False}
-                for k, reg, rb in itertools.product((10, 20, 50), (10.0, 12.0, 14.0, 16.0), (1.0, 3.0, 10.0))]
-    settings += [{"k": k, "reg": reg, "reg_bias": 0.05, "weighted_reg": True}
-                 for k, reg in itertools.product((10, 20, 50), (0.10, 0.12, 0.14, 0.16))]
+    settings = [
+        {"k": k, "reg": reg, "reg_bias": rb, "weighted_reg": False}
+        for k, reg, rb in itertools.product((10, 20, 50), (10.0, 12.0, 14.0, 16.0), (1.0, 3.0, 10.0))
+    ]
+    settings += [
+        {"k": k, "reg": reg, "reg_bias": 0.05, "weighted_reg": True}
+        for k, reg in itertools.product((10, 20, 50), (0.10, 0.12, 0.14, 0.16))
+    ]
     for setting in settings:
         model = BiasedMF(epochs=20, **setting).fit(train, validation=valid_ratings)
         for epochs in (10, 20):
-            results.append(((setting["k"], epochs), {**setting, "epochs": epochs},
-                            model.history[epochs - 1].validation_rmse))
-        print(f"  BiasedMF {setting}: {results[-2][2]:.4f} after 10 epochs, {results[-1][2]:.4f} after 20",
-              flush=True)
+            results.append(
+                ((setting["k"], epochs), {**setting, "epochs": epochs}, model.history[epochs - 1].validation_rmse)
+            )
+        print(f"  BiasedMF {setting}: {results[-2][2]:.4f} after 10 epochs, {results[-1][2]:.4f} after 20", flush=True)
     setting, best = pick(results)
     print(f"BiasedMF: chose {setting} ({best:.4f})\n", flush=True)
 
@@ -254,19 +265,25 @@ def main() -> None:
     ours = [r for r in rows if not r.model.startswith("Surprise")]
     singles = [r for r in ours if not r.model.startswith("Blend")]
     best = min(singles, key=lambda r: r.mean)
-    print(f"\nbest single model of ours: {best.model} mean {best.mean:.4f} (target <= 0.890: "
-          f"{'met' if best.mean <= 0.890 else 'MISSED by %.4f' % (best.mean - 0.890)}), "
-          f"u1 {best.rmse[0]:.4f} (target <= 0.897: "
-          f"{'met' if best.rmse[0] <= 0.897 else 'MISSED by %.4f' % (best.rmse[0] - 0.897)})")
+    print(
+        f"\nbest single model of ours: {best.model} mean {best.mean:.4f} (target <= 0.890: "
+        f"{'met' if best.mean <= 0.890 else 'MISSED by %.4f' % (best.mean - 0.890)}), "
+        f"u1 {best.rmse[0]:.4f} (target <= 0.897: "
+        f"{'met' if best.rmse[0] <= 0.897 else 'MISSED by %.4f' % (best.rmse[0] - 0.897)})"
+    )
     blend = next((r for r in ours if r.model.startswith("Blend")), None)
     if blend is not None:
-        print(f"blend: mean {blend.mean:.4f} ({'better' if blend.mean < best.mean else 'NOT better'} than the "
-              f"best single model by {best.mean - blend.mean:+.4f})")
+        print(
+            f"blend: mean {blend.mean:.4f} ({'better' if blend.mean < best.mean else 'NOT better'} than the "
+            f"best single model by {best.mean - blend.mean:+.4f})"
+        )
     mf = next((r for r in rows if r.model.startswith("BiasedMF")), None)
     svd = next((r for r in rows if r.model == "Surprise SVD"), None)
     if svd is not None and mf is not None:
-        print(f"BiasedMF fit {mf.fit_seconds:.1f} s vs Surprise SVD {svd.fit_seconds:.1f} s "
-              f"({'faster' if mf.fit_seconds < svd.fit_seconds else 'SLOWER'})")
+        print(
+            f"BiasedMF fit {mf.fit_seconds:.1f} s vs Surprise SVD {svd.fit_seconds:.1f} s "
+            f"({'faster' if mf.fit_seconds < svd.fit_seconds else 'SLOWER'})"
+        )
 
 
 if __name__ == "__main__":

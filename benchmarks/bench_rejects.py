@@ -60,17 +60,26 @@ def main() -> None:
     with open(root / "many" / "combined_data_1.txt", "w") as f:
         for movie in range(1, 101):
             f.write(f"{movie}:\n")
-            f.writelines(f"{u},{u % 5 + 1},2005-01-01\n" if u % 100 else f"{u},9,2005-01-01\n"
-                         for u in range(1, 10_001))
+            f.writelines(
+                f"{u},{u % 5 + 1},2005-01-01\n" if u % 100 else f"{u},9,2005-01-01\n" for u in range(1, 10_001)
+            )
 
     results = [
         ingest(f"u.data in the wrong layout ({LINES:,} lines)", [root / "udata"], True, 5),
         ingest(f"combined_data in the wrong layout ({LINES:,} lines)", [root / "netflix"], True, 5),
-        ingest(f"csv with a wrong --columns mapping ({LINES:,} lines)",
-               [root / "export.csv", "--format", "csv", "--columns", "user=1,movie=2,rating=4"], True, 5),
-        ingest("1,000,000 lines, 10,000 rejected, --max-reject-rate 0.02",
-               [root / "many", "--max-reject-rate", "0.02"], False, None,
-               note="loads 990,000; every bad line in raw.rejects"),
+        ingest(
+            f"csv with a wrong --columns mapping ({LINES:,} lines)",
+            [root / "export.csv", "--format", "csv", "--columns", "user=1,movie=2,rating=4"],
+            True,
+            5,
+        ),
+        ingest(
+            "1,000,000 lines, 10,000 rejected, --max-reject-rate 0.02",
+            [root / "many", "--max-reject-rate", "0.02"],
+            False,
+            None,
+            note="loads 990,000; every bad line in raw.rejects",
+        ),
     ]
     print_table(f"Bad input ({os.cpu_count()} cores; wall time includes start-up and imports)", results)
 

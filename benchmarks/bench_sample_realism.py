@@ -70,13 +70,13 @@ def read_netflix_layout(folder: Path) -> pd.DataFrame:
         users.append(np.array([int(p[0]) for p in parts], dtype=np.int64))
         ratings.append(np.array([float(p[1]) for p in parts]))
         movies.append(movie_of_line[~is_header])
-    return pd.DataFrame({"user_id": np.concatenate(users), "movie_id": np.concatenate(movies),
-                         "rating": np.concatenate(ratings)})
+    return pd.DataFrame(
+        {"user_id": np.concatenate(users), "movie_id": np.concatenate(movies), "rating": np.concatenate(ratings)}
+    )
 
 
 def read_ml100k(folder: Path) -> pd.DataFrame:
-    return pd.read_csv(folder / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "ts"],
-                       usecols=[0, 1, 2])
+    return pd.read_csv(folder / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "ts"], usecols=[0, 1, 2])
 
 
 def read_ml_latest(folder: Path) -> pd.DataFrame:
@@ -103,8 +103,11 @@ def measure(name: str, frame: pd.DataFrame) -> dict:
     train_ratings = to_ratings(train)
     users = np.unique(test.user_id.to_numpy())
     out: dict = {"ratings": len(frame), "users": frame.user_id.nunique(), "movies": frame.movie_id.nunique()}
-    for label, model in (("popularity", Popularity()), ("EASE", EASE(reg=500)),
-                         ("iALS", ImplicitALS(n_factors=64, reg=0.03, unobserved_weight=0.1))):
+    for label, model in (
+        ("popularity", Popularity()),
+        ("EASE", EASE(reg=500)),
+        ("iALS", ImplicitALS(n_factors=64, reg=0.03, unobserved_weight=0.1)),
+    ):
         model.fit(train_ratings)
         user, rank, movie, _ = model.recommend(users, k=K)
         out[f"ndcg {label}"] = ranking_metrics({"user_id": user, "rank": rank, "movie_id": movie}, test, K)["ndcg"]
@@ -113,11 +116,14 @@ def measure(name: str, frame: pd.DataFrame) -> dict:
     out["gini"] = gini(frame.groupby("movie_id").size().to_numpy())
     out["share 4+"] = float((frame.rating >= 4).mean())
     known = test[test.user_id.isin(train.user_id.unique()) & test.movie_id.isin(train.movie_id.unique())]
-    for label, model in (("bias", BiasBaseline(reg_user=5.0, reg_movie=2.0)),
-                         ("mf", BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20))):
+    for label, model in (
+        ("bias", BiasBaseline(reg_user=5.0, reg_movie=2.0)),
+        ("mf", BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20)),
+    ):
         model.fit(train_ratings)
-        predicted = np.clip(model.predict(known.user_id.to_numpy(), known.movie_id.to_numpy()),
-                            frame.rating.min(), frame.rating.max())
+        predicted = np.clip(
+            model.predict(known.user_id.to_numpy(), known.movie_id.to_numpy()), frame.rating.min(), frame.rating.max()
+        )
         out[f"rmse {label}"] = rmse(predicted, known.rating.to_numpy())
         if label == "mf":
             activity = train.groupby("user_id").size()
@@ -126,7 +132,8 @@ def measure(name: str, frame: pd.DataFrame) -> dict:
                 hi = BUCKETS[BUCKETS.index(lo) + 1] if lo != BUCKETS[-1] else None
                 mask = (floor >= lo) & ((floor < hi) if hi else True)
                 out[f"mf rmse users {lo}-{hi - 1 if hi else ''}"] = (
-                    rmse(predicted[mask], known.rating.to_numpy()[mask]) if mask.sum() >= 50 else float("nan"))
+                    rmse(predicted[mask], known.rating.to_numpy()[mask]) if mask.sum() >= 50 else float("nan")
+                )
     out["rmse ratio"] = out["rmse mf"] / out["rmse bias"]
     out["seconds"] = time.perf_counter() - started
     return out
@@ -153,7 +160,9 @@ def print_table(results: dict[str, dict]) -> None:
         rows.append((key, *cells))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))) + " |")
+        print(
+            "| " + " | ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))) + " |"
+        )
         if i == 0:
             print("|" + "|".join("-" * (w + 2) if j == 0 else "-" * (w + 1) + ":" for j, w in enumerate(widths)) + "|")
 
@@ -179,8 +188,10 @@ def main() -> None:
             results[name] = measure(name, reader(path))
     print(f"\nSample vs real data: per-user 75/25 random split (seed {SPLIT_SEED}), top {K} among unseen movies\n")
     print_table(results)
-    print("\nndcg ratio: best of EASE and iALS over popularity. rmse ratio: biased MF over the bias baseline. "
-          "mf rmse users a-b: biased MF's RMSE for users with a..b training ratings ('-': fewer than 50 test ratings).")
+    print(
+        "\nndcg ratio: best of EASE and iALS over popularity. rmse ratio: biased MF over the bias baseline. "
+        "mf rmse users a-b: biased MF's RMSE for users with a..b training ratings ('-': fewer than 50 test ratings)."
+    )
 
 
 if __name__ == "__main__":

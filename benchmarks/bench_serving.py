@@ -36,7 +36,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-
 from _harness import BIN, CACHE, PROJECT_ROOT, print_table, run
 
 SYNTHETIC = "synthetic_mf"
@@ -57,7 +56,8 @@ class Latency:
     @property
     def verdict(self) -> str:
         ok = (self.p50_target is None or self.pct(50) <= self.p50_target) and (
-            self.p95_target is None or self.pct(95) <= self.p95_target)
+            self.p95_target is None or self.pct(95) <= self.p95_target
+        )
         return "within target" if ok else "OVER TARGET"
 
 
@@ -65,8 +65,18 @@ def print_latencies(title: str, rows: list[Latency]) -> None:
     table = [("step", "n", "p50 ms", "p95 ms", "p99 ms", "target p50/p95", "verdict", "note")]
     for r in rows:
         target = "/".join("-" if t is None else f"{t:.0f}" for t in (r.p50_target, r.p95_target))
-        table.append((r.step, str(len(r.samples)), f"{r.pct(50):.2f}", f"{r.pct(95):.2f}", f"{r.pct(99):.2f}",
-                      target, r.verdict if (r.p50_target or r.p95_target) else "", r.note))
+        table.append(
+            (
+                r.step,
+                str(len(r.samples)),
+                f"{r.pct(50):.2f}",
+                f"{r.pct(95):.2f}",
+                f"{r.pct(99):.2f}",
+                target,
+                r.verdict if (r.p50_target or r.p95_target) else "",
+                r.note,
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     print(f"\n{title}")
     for i, row in enumerate(table):
@@ -77,10 +87,13 @@ def print_latencies(title: str, rows: list[Latency]) -> None:
 
 # --- the warehouse -------------------------------------------------------------------------------
 
+
 def tables(path: Path) -> set[str]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return {f"{s}.{t}" for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
+        return {
+            f"{s}.{t}"
+            for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        }
 
 
 def servable(path: Path) -> bool:
@@ -115,8 +128,12 @@ def synthesize(source: Path, work: Path, seed: int = 0) -> None:
             with counts as (select movie_id, count(*) as rating_count from fct_ratings group by movie_id)
             select coalesce(movies.movie_id, counts.movie_id) as movie_id, movies.title,
                 cast(movies.release_year as integer) as release_year,
-                {'movies.label' if built else "coalesce(movies.title, 'movie ' || coalesce(movies.movie_id, counts.movie_id))"
-                 " || coalesce(' (' || movies.release_year || ')', '')"} as label,  -- models/marts/dim_movies.sql
+                {
+            "movies.label"
+            if built
+            else "coalesce(movies.title, 'movie ' || coalesce(movies.movie_id, counts.movie_id))"
+            " || coalesce(' (' || movies.release_year || ')', '')"
+        } as label,  -- models/marts/dim_movies.sql
                 coalesce(counts.rating_count, 0) as rating_count
             from {movies} as movies full outer join counts on movies.movie_id = counts.movie_id;
             detach src;
@@ -128,25 +145,39 @@ def synthesize(source: Path, work: Path, seed: int = 0) -> None:
             create table movie_factors (model_name varchar, movie_id integer, bias double, factors float[{FACTORS}]);
             create table model_runs (model_name varchar, hyperparameters json, fit_seconds double, train_rmse double,
                 train_ratings bigint, global_mean double);""")
-        for side, ids_sql in (("user", "select user_id from dim_users order by 1"),
-                              ("movie", "select movie_id from dim_movies where rating_count > 0 order by 1")):
+        for side, ids_sql in (
+            ("user", "select user_id from dim_users order by 1"),
+            ("movie", "select movie_id from dim_movies where rating_count > 0 order by 1"),
+        ):
             ids = con.execute(ids_sql).to_arrow_table().column(0).to_numpy()
             factors = rng.normal(0, 0.1, size=(len(ids), FACTORS)).astype(np.float32)
-            side_table = pa.table({
-                "model_name": pa.array([SYNTHETIC] * len(ids)), "id": pa.array(ids, pa.int32()),
-                "bias": pa.array(rng.normal(0, 0.3, len(ids))),
-                "factors": pa.FixedSizeListArray.from_arrays(pa.array(factors.ravel()), FACTORS)})
+            side_table = pa.table(
+                {
+                    "model_name": pa.array([SYNTHETIC] * len(ids)),
+                    "id": pa.array(ids, pa.int32()),
+                    "bias": pa.array(rng.normal(0, 0.3, len(ids))),
+                    "factors": pa.FixedSizeListArray.from_arrays(pa.array(factors.ravel()), FACTORS),
+                }
+            )
             con.register("side_table", side_table)
             con.execute(f"insert into {side}_factors select * from side_table")
             con.unregister("side_table")
         hyper = {"k": FACTORS, "reg": 0.05, "reg_bias": 0.05, "weighted_reg": True, "synthetic": True}
-        con.execute("insert into model_runs values (?, ?, 0, null, (select count(*) from fct_ratings), ?)",
-                    [SYNTHETIC, json.dumps(hyper), mean])
-        counts = con.execute("select (select count(*) from fct_ratings), (select count(*) from dim_users), "
-                             "(select count(*) from dim_movies)").fetchone()
+        con.execute(
+            "insert into model_runs values (?, ?, 0, null, (select count(*) from fct_ratings), ?)",
+            [SYNTHETIC, json.dumps(hyper), mean],
+        )
+        counts = con.execute(
+            "select (select count(*) from fct_ratings), (select count(*) from dim_users), "
+            "(select count(*) from dim_movies)"
+        ).fetchone()
     os.replace(partial, work)
-    print(f"[bench] synthesized {work}: {counts[0]:,} ratings, {counts[1]:,} users, {counts[2]:,} movies, "
-          f"random k={FACTORS} factors ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    print(
+        f"[bench] synthesized {work}: {counts[0]:,} ratings, {counts[1]:,} users, {counts[2]:,} movies, "
+        f"random k={FACTORS} factors ({time.perf_counter() - start:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def build_serving(work: Path, engine: str, target: float | None):
@@ -154,11 +185,29 @@ def build_serving(work: Path, engine: str, target: float | None):
     out = work.parent / f"{work.stem}_dbt"
     env = {"MOVIEREC_WAREHOUSE": str(work), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     variables = json.dumps({"serving_model": SYNTHETIC, "recommendations_engine": engine})
-    result = run(f"batch: serving marts, {engine} engine (dbt run)",
-                 [BIN / "dbt", "run", "--quiet", "--select", "path:models/serving", "path:python_models/serving",
-                  "--exclude", "movie_factors", "user_factors", "model_runs",  # synthesized above, not fitted
-                  "--vars", variables, "--target-path", out / "target", "--log-path", out / "logs"],
-                 target_seconds=target, env=env)
+    result = run(
+        f"batch: serving marts, {engine} engine (dbt run)",
+        [
+            BIN / "dbt",
+            "run",
+            "--quiet",
+            "--select",
+            "path:models/serving",
+            "path:python_models/serving",
+            "--exclude",
+            "movie_factors",
+            "user_factors",
+            "model_runs",  # synthesized above, not fitted
+            "--vars",
+            variables,
+            "--target-path",
+            out / "target",
+            "--log-path",
+            out / "logs",
+        ],
+        target_seconds=target,
+        env=env,
+    )
     models = {}
     run_results = out / "target" / "run_results.json"
     if run_results.exists():
@@ -168,6 +217,7 @@ def build_serving(work: Path, engine: str, target: float | None):
 
 
 # --- latency in process ----------------------------------------------------------------------------
+
 
 def timed(fn, args_list, warmup: int = 10) -> list[float]:
     for args in args_list[:warmup]:
@@ -189,13 +239,24 @@ def sample_ids(path: Path, n: int, seed: int):
     with duckdb.connect(str(path), read_only=True) as con:
         users = con.execute("select user_id from dim_users").to_arrow_table().column(0).to_numpy()
         model = con.execute("select model_name from serving_config").fetchone()[0]
-        movies = con.execute("select movie_id from movie_factors where model_name = ? and factors is not null",
-                             [model]).to_arrow_table().column(0).to_numpy()
-        popular = con.execute("select movie_id from popular_movies order by popularity_rank limit 2000"
-                              ).to_arrow_table().column(0).to_numpy()
+        movies = (
+            con.execute("select movie_id from movie_factors where model_name = ? and factors is not null", [model])
+            .to_arrow_table()
+            .column(0)
+            .to_numpy()
+        )
+        popular = (
+            con.execute("select movie_id from popular_movies order by popularity_rank limit 2000")
+            .to_arrow_table()
+            .column(0)
+            .to_numpy()
+        )
     rng = np.random.default_rng(seed)
-    return ([int(u) for u in rng.choice(users, n)], [int(m) for m in rng.choice(movies, n)],
-            [{int(m): int(rng.integers(1, 6)) for m in rng.choice(popular, 20, replace=False)} for _ in range(n)])
+    return (
+        [int(u) for u in rng.choice(users, n)],
+        [int(m) for m in rng.choice(movies, n)],
+        [{int(m): int(rng.integers(1, 6)) for m in rng.choice(popular, 20, replace=False)} for _ in range(n)],
+    )
 
 
 def latencies(path: Path, n: int, seed: int) -> list[Latency]:
@@ -209,20 +270,37 @@ def latencies(path: Path, n: int, seed: int) -> list[Latency]:
     load = time.perf_counter() - start
     memory = rss_gb() - before
     rows = [
-        Latency("recommend top-10 (preloaded, as the server)", timed(lambda u: service.recommend(u, 10), [(u,) for u in users]),
-                20, 50, f"load {load:.1f} s, +{memory:.2f} GB"),
-        Latency("similar top-10 (preloaded)", timed(lambda m: service.similar(m, 10), [(m,) for m in movies]), None, 20),
-        Latency("fold-in 20 ratings + top-10 (preloaded)", timed(lambda r: service.fold_in(r, 10), [(r,) for r in new_users])),
-        Latency("search title (preloaded)", timed(lambda t: service.search_movies(t), [("the",), ("love",), ("x",)] * 30)),
+        Latency(
+            "recommend top-10 (preloaded, as the server)",
+            timed(lambda u: service.recommend(u, 10), [(u,) for u in users]),
+            20,
+            50,
+            f"load {load:.1f} s, +{memory:.2f} GB",
+        ),
+        Latency(
+            "similar top-10 (preloaded)", timed(lambda m: service.similar(m, 10), [(m,) for m in movies]), None, 20
+        ),
+        Latency(
+            "fold-in 20 ratings + top-10 (preloaded)",
+            timed(lambda r: service.fold_in(r, 10), [(r,) for r in new_users]),
+        ),
+        Latency(
+            "search title (preloaded)", timed(lambda t: service.search_movies(t), [("the",), ("love",), ("x",)] * 30)
+        ),
     ]
     one_off = Service(path)  # the library and CLI: a read-only connection per call
-    rows.append(Latency("recommend top-10 (per call: opens the warehouse)",
-                        timed(lambda u: one_off.recommend(u, 10), [(u,) for u in users[: max(n // 10, 20)]], warmup=3),
-                        note="not the serving path; no target"))
+    rows.append(
+        Latency(
+            "recommend top-10 (per call: opens the warehouse)",
+            timed(lambda u: one_off.recommend(u, 10), [(u,) for u in users[: max(n // 10, 20)]], warmup=3),
+            note="not the serving path; no target",
+        )
+    )
     return rows
 
 
 # --- HTTP under load ------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -236,8 +314,21 @@ def http_load(path: Path, clients: int, seconds: float, seed: int, startup_timeo
     users, movies, new_users = sample_ids(path, 5000, seed)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "movierec"), "serve", "--warehouse", str(path), "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning"], cwd=PROJECT_ROOT)
+    server = subprocess.Popen(
+        [
+            str(BIN / "movierec"),
+            "serve",
+            "--warehouse",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+    )
     try:
         start = time.perf_counter()
         while True:
@@ -263,13 +354,23 @@ def http_load(path: Path, clients: int, seconds: float, seed: int, startup_timeo
                 while time.perf_counter() < deadline:
                     draw = rng.random()
                     if draw < 0.7:
-                        kind, call = "recommend", lambda: http.get(f"/users/{rng.choice(users)}/recommendations",
-                                                                   params={"k": 10})
+                        kind, call = (
+                            "recommend",
+                            lambda: http.get(f"/users/{rng.choice(users)}/recommendations", params={"k": 10}),
+                        )
                     elif draw < 0.9:
-                        kind, call = "similar", lambda: http.get(f"/movies/{rng.choice(movies)}/similar", params={"k": 10})
+                        kind, call = (
+                            "similar",
+                            lambda: http.get(f"/movies/{rng.choice(movies)}/similar", params={"k": 10}),
+                        )
                     else:
-                        kind, call = "fold-in", lambda: http.post(
-                            "/recommendations", json={"ratings": {str(m): r for m, r in rng.choice(new_users).items()}})
+                        kind, call = (
+                            "fold-in",
+                            lambda: http.post(
+                                "/recommendations",
+                                json={"ratings": {str(m): r for m, r in rng.choice(new_users).items()}},
+                            ),
+                        )
                     t0 = time.perf_counter()
                     try:
                         status = call().status_code
@@ -295,28 +396,41 @@ def http_load(path: Path, clients: int, seconds: float, seed: int, startup_timeo
         except subprocess.TimeoutExpired:
             server.kill()
     errors = sum(1 for _, _, s in results if s != 200)
-    rows = [Latency(f"HTTP mix, {clients} clients x {seconds:.0f} s", [d for _, d, _ in results],
-                    note=f"{len(results) / elapsed:,.0f} req/s, {errors} errors of {len(results):,}; "
-                         f"server start {startup:.1f} s, peak RSS {peak:.2f} GB")]
+    rows = [
+        Latency(
+            f"HTTP mix, {clients} clients x {seconds:.0f} s",
+            [d for _, d, _ in results],
+            note=f"{len(results) / elapsed:,.0f} req/s, {errors} errors of {len(results):,}; "
+            f"server start {startup:.1f} s, peak RSS {peak:.2f} GB",
+        )
+    ]
     for kind in ("recommend", "similar", "fold-in"):
-        rows.append(Latency(f"  HTTP {kind}", [d for k, d, _ in results if k == kind],
-                            note=f"{sum(1 for k, _, s in results if k == kind and s != 200)} errors"))
+        rows.append(
+            Latency(
+                f"  HTTP {kind}",
+                [d for k, d, _ in results if k == kind],
+                note=f"{sum(1 for k, _, s in results if k == kind and s != 200)} errors",
+            )
+        )
     return rows
 
 
 def describe(path: Path) -> str:
     with duckdb.connect(str(path), read_only=True) as con:
         ratings, users = con.execute("select count(*), count(distinct user_id) from fct_ratings").fetchone()
-        movies, k = con.execute("select count(*), max(len(factors)) from movie_factors where model_name = "
-                                "(select model_name from serving_config)").fetchone()
+        movies, k = con.execute(
+            "select count(*), max(len(factors)) from movie_factors where model_name = "
+            "(select model_name from serving_config)"
+        ).fetchone()
         model = con.execute("select model_name from serving_config").fetchone()[0]
     return f"{ratings:,} ratings, {users:,} users, {movies:,} movies, model {model}, k = {k}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", type=Path, default=None,
-                        help="warehouse to read (default: benchmarks/.cache/full.duckdb)")
+    parser.add_argument(
+        "--warehouse", type=Path, default=None, help="warehouse to read (default: benchmarks/.cache/full.duckdb)"
+    )
     parser.add_argument("--work-dir", type=Path, default=CACHE, help="where a synthesized serving warehouse goes")
     parser.add_argument("--resynthesize", action="store_true", help="rebuild the synthesized serving warehouse")
     parser.add_argument("--engines", default="python", help="engines to time for the batch: python, sql or python,sql")
@@ -329,8 +443,10 @@ def main() -> None:
 
     source = args.warehouse or CACHE / "full.duckdb"
     if not source.exists():
-        raise SystemExit(f"[bench] {source} does not exist: run benchmarks/bench_ingest.py for the full size, "
-                         "or pass --warehouse (e.g. a demo warehouse; the output then says so)")
+        raise SystemExit(
+            f"[bench] {source} does not exist: run benchmarks/bench_ingest.py for the full size, "
+            "or pass --warehouse (e.g. a demo warehouse; the output then says so)"
+        )
     batch, note = [], ""
     if servable(source):
         path = source
@@ -345,7 +461,7 @@ def main() -> None:
             raise SystemExit(f"[bench] --skip-batch: {path} has no serving marts yet")
         with duckdb.connect(str(path), read_only=True) as con:
             full_size = con.execute("select count(*) from dim_users").fetchone()[0] >= 400_000
-        for engine in ([] if args.skip_batch else (e.strip() for e in args.engines.split(","))):
+        for engine in [] if args.skip_batch else (e.strip() for e in args.engines.split(",")):
             result, models = build_serving(path, engine, 300 if full_size else None)
             timing = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in models.items())
             result.note = timing

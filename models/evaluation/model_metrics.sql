@@ -55,7 +55,7 @@ ranking_metrics as (
     unpivot (
         select
             model_name,
-            avg(precision_at_k order by user_id) as "precision",
+            avg(precision_at_k order by user_id) as precision,
             avg(recall_at_k order by user_id) as recall,
             avg(ndcg_at_k order by user_id) as ndcg,
             avg(average_precision order by user_id) as map,
@@ -64,7 +64,7 @@ ranking_metrics as (
         where ndcg_at_k is not null
         group by model_name
     )
-    on "precision", recall, ndcg, map, hit_rate
+    on precision, recall, ndcg, map, hit_rate
     into name metric value value
 ),
 

@@ -40,8 +40,8 @@ ideal_dcg as (
     select
         relevant_n.n as relevant_count,
         sum(1 / log2(ranks.n_rank + 1)) as idcg
-    from range(1, {{ k }} + 1) as relevant_n(n)
-    cross join range(1, {{ k }} + 1) as ranks(n_rank)
+    from range(1, {{ k }} + 1) as relevant_n (n)
+    cross join range(1, {{ k }} + 1) as ranks (n_rank)
     where ranks.n_rank <= relevant_n.n
     group by relevant_n.n
 ),

@@ -8,5 +8,10 @@ from movierec.models.prize import make_rating_model
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
-    return fit_and_export(make_rating_model("bayesian_timesvdpp", meta), dbt.ref("int_ratings_train"),
-                          dbt.ref("int_ratings_test"), meta, implicit=dbt.ref("int_implicit_pairs"))
+    return fit_and_export(
+        make_rating_model("bayesian_timesvdpp", meta),
+        dbt.ref("int_ratings_train"),
+        dbt.ref("int_ratings_test"),
+        meta,
+        implicit=dbt.ref("int_implicit_pairs"),
+    )

@@ -1,7 +1,7 @@
 """Biased matrix factorization by alternating least squares on the observed ratings only."""
 
-from movierec.models.mf import BiasedMF
 from movierec.models.export import fit_and_export
+from movierec.models.mf import BiasedMF
 
 
 def model(dbt, session):

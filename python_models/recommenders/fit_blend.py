@@ -14,5 +14,10 @@ def model(dbt, session):
         validation_fraction=float(meta["blend_validation_fraction"]),
         seed=int(meta["seed"]),
     )
-    return fit_and_export(recommender, dbt.ref("int_ratings_train"), dbt.ref("int_ratings_test"), meta,
-                          implicit=dbt.ref("int_implicit_pairs"))
+    return fit_and_export(
+        recommender,
+        dbt.ref("int_ratings_train"),
+        dbt.ref("int_ratings_test"),
+        meta,
+        implicit=dbt.ref("int_implicit_pairs"),
+    )

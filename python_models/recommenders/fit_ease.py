@@ -1,7 +1,7 @@
 """Top-N model: EASE (Steck 2019), a closed-form item-item regression. Memory grows with movies squared."""
 
-from movierec.models.topn import EASE
 from movierec.models.export import fit_and_export
+from movierec.models.topn import EASE
 
 
 def model(dbt, session):

@@ -1,7 +1,7 @@
 """Top-N model: implicit-feedback ALS (every rating a positive, every other pair a weak negative)."""
 
-from movierec.models.topn import ImplicitALS
 from movierec.models.export import fit_and_export
+from movierec.models.topn import ImplicitALS
 
 
 def model(dbt, session):

@@ -1,7 +1,7 @@
 """Item-based kNN with baseline: residuals of similar movies the user rated, similarity shrunk by co-rating count."""
 
-from movierec.models.knn import ItemKNN
 from movierec.models.export import fit_and_export
+from movierec.models.knn import ItemKNN
 
 
 def model(dbt, session):

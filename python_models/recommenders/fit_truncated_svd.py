@@ -1,7 +1,7 @@
 """Truncated SVD (scipy) of the bias-removed rating matrix, unobserved entries taken as zero."""
 
-from movierec.models.svd import TruncatedSVD
 from movierec.models.export import fit_and_export
+from movierec.models.svd import TruncatedSVD
 
 
 def model(dbt, session):

@@ -1,7 +1,7 @@
 """User-based kNN with baseline. Memory grows with users squared: subset users for large data (see knn.py)."""
 
-from movierec.models.knn import UserKNN
 from movierec.models.export import fit_and_export
+from movierec.models.knn import UserKNN
 
 
 def model(dbt, session):

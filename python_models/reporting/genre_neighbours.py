@@ -11,13 +11,15 @@ import pyarrow as pa
 
 from movierec.genres import neighbour_genre_shares
 
-SCHEMA = pa.schema([
-    ("model_name", pa.string()),
-    ("movie_id", pa.int32()),
-    ("n_neighbors", pa.int32()),
-    ("neighbour_share", pa.float64()),
-    ("chance_share", pa.float64()),
-])
+SCHEMA = pa.schema(
+    [
+        ("model_name", pa.string()),
+        ("movie_id", pa.int32()),
+        ("n_neighbors", pa.int32()),
+        ("neighbour_share", pa.float64()),
+        ("chance_share", pa.float64()),
+    ]
+)
 
 
 def model(dbt, session):
@@ -59,11 +61,16 @@ def model(dbt, session):
             continue
         result = neighbour_genre_shares(matrix[keep], incidence[keep], n_neighbors=n_neighbors)
         n = int(keep.sum())
-        tables.append(pa.table({
-            "model_name": pa.array([model_name] * n, pa.string()),
-            "movie_id": pa.array(movie_ids[keep], pa.int32()),
-            "n_neighbors": pa.array(np.full(n, n_neighbors), pa.int32()),
-            "neighbour_share": pa.array(result.neighbour_share, pa.float64()),
-            "chance_share": pa.array(result.chance_share, pa.float64()),
-        }, schema=SCHEMA))
+        tables.append(
+            pa.table(
+                {
+                    "model_name": pa.array([model_name] * n, pa.string()),
+                    "movie_id": pa.array(movie_ids[keep], pa.int32()),
+                    "n_neighbors": pa.array(np.full(n, n_neighbors), pa.int32()),
+                    "neighbour_share": pa.array(result.neighbour_share, pa.float64()),
+                    "chance_share": pa.array(result.chance_share, pa.float64()),
+                },
+                schema=SCHEMA,
+            )
+        )
     return pa.concat_tables(tables) if tables else SCHEMA.empty_table()

@@ -12,14 +12,16 @@ say what it means (mart_factor_extremes).
 import numpy as np
 import pyarrow as pa
 
-SCHEMA = pa.schema([
-    ("model_name", pa.string()),
-    ("movie_id", pa.int32()),
-    ("component", pa.int32()),
-    ("score", pa.float64()),
-    ("explained_variance_ratio", pa.float64()),
-    ("is_fitted", pa.bool_()),
-])
+SCHEMA = pa.schema(
+    [
+        ("model_name", pa.string()),
+        ("movie_id", pa.int32()),
+        ("component", pa.int32()),
+        ("score", pa.float64()),
+        ("explained_variance_ratio", pa.float64()),
+        ("is_fitted", pa.bool_()),
+    ]
+)
 
 
 def principal_components(factors: np.ndarray, fit_rows: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +36,7 @@ def principal_components(factors: np.ndarray, fit_rows: np.ndarray, n_components
     fitted = factors[fit_rows]
     mean = fitted.mean(axis=0)
     _, singular_values, axes = np.linalg.svd(fitted - mean, full_matrices=False)
-    variance = singular_values ** 2
+    variance = singular_values**2
     n = int(min(n_components, int((variance > 1e-12 * variance.sum()).sum())))
     axes = axes[:n]
     scores = (factors - mean) @ axes.T
@@ -57,8 +59,7 @@ def model(dbt, session):
     ratings_per_movie = dbt.ref("dim_movies").project("movie_id, rating_count")
     for model_name in (meta.get("model"), serving_model):
         factors = (
-            movie_factors
-            .filter(f"model_name = '{model_name}' and factors is not null")
+            movie_factors.filter(f"model_name = '{model_name}' and factors is not null")
             .join(ratings_per_movie, "movie_id")
             .project("movie_id, rating_count, factors")
             .order("movie_id")
@@ -83,11 +84,14 @@ def model(dbt, session):
 
     scores, explained = principal_components(matrix, fit_rows, n_components)
     n_movies, n = scores.shape
-    return pa.table({
-        "model_name": pa.array([model_name] * (n_movies * n), pa.string()),
-        "movie_id": pa.array(np.repeat(movie_ids, n), pa.int32()),
-        "component": pa.array(np.tile(np.arange(1, n + 1), n_movies), pa.int32()),
-        "score": pa.array(scores.reshape(-1), pa.float64()),
-        "explained_variance_ratio": pa.array(np.tile(explained, n_movies), pa.float64()),
-        "is_fitted": pa.array(np.repeat(fit_rows, n), pa.bool_()),
-    }, schema=SCHEMA)
+    return pa.table(
+        {
+            "model_name": pa.array([model_name] * (n_movies * n), pa.string()),
+            "movie_id": pa.array(np.repeat(movie_ids, n), pa.int32()),
+            "component": pa.array(np.tile(np.arange(1, n + 1), n_movies), pa.int32()),
+            "score": pa.array(scores.reshape(-1), pa.float64()),
+            "explained_variance_ratio": pa.array(np.tile(explained, n_movies), pa.float64()),
+            "is_fitted": pa.array(np.repeat(fit_rows, n), pa.bool_()),
+        },
+        schema=SCHEMA,
+    )

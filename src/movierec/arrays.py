@@ -42,7 +42,7 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k <= 0 or n_rows == 0:
         return np.zeros((n_rows, 0), dtype=np.int64), np.zeros((n_rows, 0), dtype=bool)
     # the k largest end up in the last k columns (no negated copy of the block)
-    part = np.argpartition(scores, n - k, axis=1)[:, n - k:] if k < n else np.tile(np.arange(n), (n_rows, 1))
+    part = np.argpartition(scores, n - k, axis=1)[:, n - k :] if k < n else np.tile(np.arange(n), (n_rows, 1))
     values = np.take_along_axis(scores, part, axis=1)
     kth = values.min(axis=1)
     order = np.lexsort((part, -values), axis=1)
@@ -52,7 +52,7 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     for r in np.flatnonzero(redo):
         best = top_k(scores[r], k)
         top[r, :] = 0
-        top[r, :len(best)] = best
+        top[r, : len(best)] = best
         valid[r, :] = False
-        valid[r, :len(best)] = True
+        valid[r, : len(best)] = True
     return top, valid

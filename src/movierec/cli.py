@@ -33,8 +33,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"movierec ingest: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, duckdb.Error) as exc:  # an environment problem not foreseen above: still one line
-        print(f"movierec ingest: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc}",
-              file=sys.stderr)
+        print(
+            f"movierec ingest: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("movierec ingest: interrupted; the warehouse was not changed", file=sys.stderr)
@@ -60,13 +62,18 @@ def _print_table(headers: list[str], rows: list[list], right: set[int] = frozens
     cells = [[("" if v is None else str(v)) for v in row] for row in [headers, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        print("  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        print(
+            "  ".join(
+                cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
         if n == 0:
             print("  ".join("-" * w for w in widths))
 
 
 def _serving_errors(func):
     """Run a serving command; known serving errors become a message on stderr and exit code 1."""
+
     def run(args: argparse.Namespace) -> int:
         from movierec.serving import ServingError
 
@@ -75,6 +82,7 @@ def _serving_errors(func):
         except ServingError as exc:
             print(f"movierec {args.command}: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
             return 1
+
     return run
 
 
@@ -87,9 +95,11 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         print(f"User {args.user}: cold start ({result.cold_start_reason}): the most popular movies they have not rated")
     else:
         print(f"User {args.user}: top {len(result.items)} by {result.model_name} ({result.rating_count} ratings)")
-    _print_table(["rank", "movie_id", "title", "year", "score", "reason"],
-                 [[i.rank, i.movie_id, i.title, i.release_year, f"{i.score:.3f}", i.reason] for i in result.items],
-                 right={0, 1, 3, 4})
+    _print_table(
+        ["rank", "movie_id", "title", "year", "score", "reason"],
+        [[i.rank, i.movie_id, i.title, i.release_year, f"{i.score:.3f}", i.reason] for i in result.items],
+        right={0, 1, 3, 4},
+    )
     return 0
 
 
@@ -114,9 +124,11 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     if not result.items:
         print(result.note or "no similar movies")
         return 0
-    _print_table(["rank", "movie_id", "title", "year", "similarity"],
-                 [[i.rank, i.movie_id, i.title, i.release_year, f"{i.similarity:.3f}"] for i in result.items],
-                 right={0, 1, 3, 4})
+    _print_table(
+        ["rank", "movie_id", "title", "year", "similarity"],
+        [[i.rank, i.movie_id, i.title, i.release_year, f"{i.similarity:.3f}"] for i in result.items],
+        right={0, 1, 3, 4},
+    )
     return 0
 
 
@@ -176,9 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(combined_data_*.txt, movie_titles.csv, probe.txt), plus movie_genres.csv: the genres it "
         "planted (not a Netflix Prize file; loaded as optional metadata, read by no model).",
     )
-    gen.add_argument("--size", choices=["tiny", "demo", "medium", "full"], default="demo",
-                     help="tiny: seconds, for tests; demo: about 1M ratings (default); medium: a tenth of the "
-                     "Netflix Prize, 10M ratings over all 17,770 movies; full: the Netflix shape, 100M ratings")
+    gen.add_argument(
+        "--size",
+        choices=["tiny", "demo", "medium", "full"],
+        default="demo",
+        help="tiny: seconds, for tests; demo: about 1M ratings (default); medium: a tenth of the "
+        "Netflix Prize, 10M ratings over all 17,770 movies; full: the Netflix shape, 100M ratings",
+    )
     gen.add_argument("--out", required=True, help="folder to write into (created if missing)")
     gen.add_argument("--seed", type=int, default=20061002, help="random seed; the same seed gives byte-identical files")
     gen.set_defaults(func=_cmd_generate)
@@ -193,22 +209,45 @@ def build_parser() -> argparse.ArgumentParser:
         "or, without a header line, `movierec ingest TestingRatings.txt --format csv --columns movie=1,user=2,rating=3`.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ing.add_argument("directory", metavar="PATH",
-                     help="folder holding Netflix Prize or MovieLens files; with --format csv, the ratings file")
-    ing.add_argument("--format", choices=["auto", "netflix", "movielens", "csv"], default="auto",
-                     help="auto (default) recognizes Netflix and MovieLens folders; csv reads one delimited file")
-    ing.add_argument("--columns", default=None, metavar="MAP",
-                     help="csv: role=column pairs, user, movie and rating required, date optional; columns by "
-                     "header name (user=User_ID) or by number from 1 (user=2). Without a date column every rating "
-                     "has no date and dbt's split holds out a random share of each user's ratings")
-    ing.add_argument("--delimiter", default=None,
-                     help="csv: field separator (',', ';', '|', 'tab', '::', ...); default: sniffed from line 1")
-    ing.add_argument("--titles", default=None, metavar="FILE",
-                     help="csv: titles file, Netflix movie_id,year,title (a header line is skipped) or MovieLens movies.csv")
-    ing.add_argument("--warehouse", default=None, help="DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb)")
-    ing.add_argument("--max-reject-rate", type=_share, default=0.001,
-                     help="stop if more than this share of each kind of record is rejected, from 0 to 1 "
-                     "(default 0.001 = 0.1%%)")
+    ing.add_argument(
+        "directory",
+        metavar="PATH",
+        help="folder holding Netflix Prize or MovieLens files; with --format csv, the ratings file",
+    )
+    ing.add_argument(
+        "--format",
+        choices=["auto", "netflix", "movielens", "csv"],
+        default="auto",
+        help="auto (default) recognizes Netflix and MovieLens folders; csv reads one delimited file",
+    )
+    ing.add_argument(
+        "--columns",
+        default=None,
+        metavar="MAP",
+        help="csv: role=column pairs, user, movie and rating required, date optional; columns by "
+        "header name (user=User_ID) or by number from 1 (user=2). Without a date column every rating "
+        "has no date and dbt's split holds out a random share of each user's ratings",
+    )
+    ing.add_argument(
+        "--delimiter",
+        default=None,
+        help="csv: field separator (',', ';', '|', 'tab', '::', ...); default: sniffed from line 1",
+    )
+    ing.add_argument(
+        "--titles",
+        default=None,
+        metavar="FILE",
+        help="csv: titles file, Netflix movie_id,year,title (a header line is skipped) or MovieLens movies.csv",
+    )
+    ing.add_argument(
+        "--warehouse", default=None, help="DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb)"
+    )
+    ing.add_argument(
+        "--max-reject-rate",
+        type=_share,
+        default=0.001,
+        help="stop if more than this share of each kind of record is rejected, from 0 to 1 (default 0.001 = 0.1%%)",
+    )
     ing.set_defaults(func=_cmd_ingest)
 
     warehouse_help = "DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb), read-only"

@@ -27,8 +27,9 @@ class NeighbourGenres:
     n_neighbors: int
 
 
-def neighbour_genre_shares(factors: np.ndarray, genres: np.ndarray, n_neighbors: int = 10,
-                           block: int = 1024) -> NeighbourGenres:
+def neighbour_genre_shares(
+    factors: np.ndarray, genres: np.ndarray, n_neighbors: int = 10, block: int = 1024
+) -> NeighbourGenres:
     """`factors` (n, k) float; `genres` (n, g) bool, every row with at least one genre.
 
     Cosine neighbours are computed in row blocks (memory block * n); a movie is never its own

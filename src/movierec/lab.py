@@ -28,8 +28,14 @@ def install_kernel_spec(prefix: str | os.PathLike = sys.prefix) -> Path:
     folder = kernel_spec_dir(prefix)
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.exec_lines=import movierec.lab; movierec.lab.kernel_startup()"],
+        "argv": [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--IPKernelApp.exec_lines=import movierec.lab; movierec.lab.kernel_startup()",
+        ],
         "display_name": "Python (movierec: jupysql + warehouse)",
         "language": "python",
         "env": {"PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true"},
@@ -59,8 +65,10 @@ def kernel_startup() -> None:
     for setting in ("SqlMagic.autopandas = True", "SqlMagic.displaycon = False", "SqlMagic.feedback = 0"):
         shell.run_line_magic("config", setting)
     shell.run_line_magic("sql", "conn --alias warehouse")
-    print(f"movierec: warehouse {path} connected read-only as `conn`; %sql and %%sql cells query it "
-          "(e.g. %sql select * from mart_leaderboard). Shut the kernel down before a `dbt build`.")
+    print(
+        f"movierec: warehouse {path} connected read-only as `conn`; %sql and %%sql cells query it "
+        "(e.g. %sql select * from mart_leaderboard). Shut the kernel down before a `dbt build`."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,22 +79,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # the kernels start in notebooks/: give them the warehouse as an absolute path
-    os.environ["MOVIEREC_WAREHOUSE"] = str(Path(os.environ.get("MOVIEREC_WAREHOUSE") or "warehouse/movierec.duckdb").resolve())
+    os.environ["MOVIEREC_WAREHOUSE"] = str(
+        Path(os.environ.get("MOVIEREC_WAREHOUSE") or "warehouse/movierec.duckdb").resolve()
+    )
     install_kernel_spec()
     lab = Path(sys.executable).parent / "jupyter-lab"
-    command = [str(lab), f"--notebook-dir={args.notebook_dir}", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0",
-               f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+    command = [
+        str(lab),
+        f"--notebook-dir={args.notebook_dir}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={args.port}",
+        "--ServerApp.port_retries=0",
+        f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
+    ]
     # nothing from the network: no update checks, no extension search on PyPI
-    command += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                "--LabApp.extension_manager=readonly"]
+    command += [
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
     if args.no_browser:
         command.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
         command.append("--allow-root")
-    print(f"JupyterLab on {args.notebook_dir}/ at http://127.0.0.1:{args.port}/lab (the URL with its token follows); "
-          f"kernel '{KERNEL_NAME}' has the warehouse {os.environ['MOVIEREC_WAREHOUSE']} connected. Ctrl-C stops.",
-          flush=True)
+    print(
+        f"JupyterLab on {args.notebook_dir}/ at http://127.0.0.1:{args.port}/lab (the URL with its token follows); "
+        f"kernel '{KERNEL_NAME}' has the warehouse {os.environ['MOVIEREC_WAREHOUSE']} connected. Ctrl-C stops.",
+        flush=True,
+    )
     os.execv(command[0], command)
 
 

@@ -39,7 +39,8 @@ Catalog metrics look at the recommendation rows only (rank <= k), pooled over al
 
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,9 @@ def ndcg_at_k(recommendations, relevant, k: int = 10, users=None) -> float:
     return ranking_metrics(recommendations, relevant, k, users)["ndcg"]
 
 
-def map_at_k(recommendations, relevant, k: int = 10, users=None,
-             normalize: Literal["min", "relevant"] = "min") -> float:
+def map_at_k(
+    recommendations, relevant, k: int = 10, users=None, normalize: Literal["min", "relevant"] = "min"
+) -> float:
     """Mean over users with relevant movies of AP@k = (1/m_u) sum_{r<=k} hit(u, r) * precision@r.
 
     m_u = min(|R_u|, k) by default; `normalize="relevant"` uses m_u = |R_u| (Recommenders' `map`,
@@ -97,8 +99,9 @@ def hit_rate_at_k(recommendations, relevant, k: int = 10, users=None) -> float:
     return ranking_metrics(recommendations, relevant, k, users)["hit_rate"]
 
 
-def ranking_metrics(recommendations, relevant, k: int = 10, users=None,
-                    normalize: Literal["min", "relevant"] = "min") -> dict[str, float]:
+def ranking_metrics(
+    recommendations, relevant, k: int = 10, users=None, normalize: Literal["min", "relevant"] = "min"
+) -> dict[str, float]:
     """precision, recall, ndcg, map and hit_rate at k in one pass (keys without the `_at_k`).
 
     Also returns `users`, the number of users averaged over. All values are 0.0 when no user
@@ -110,8 +113,9 @@ def ranking_metrics(recommendations, relevant, k: int = 10, users=None,
     return out
 
 
-def ranking_metrics_per_user(recommendations, relevant, k: int = 10, users=None,
-                             normalize: Literal["min", "relevant"] = "min") -> pd.DataFrame:
+def ranking_metrics_per_user(
+    recommendations, relevant, k: int = 10, users=None, normalize: Literal["min", "relevant"] = "min"
+) -> pd.DataFrame:
     """One row per evaluated user: user_id, relevant_count, hit_count and the per-user values of
     precision, recall, ndcg, map (AP) and hit_rate. The means of its columns are the metrics."""
     if k < 1:
@@ -159,16 +163,18 @@ def ranking_metrics_per_user(recommendations, relevant, k: int = 10, users=None,
     ap_sum = np.bincount(hit_code, weights=hits_so_far / hit_rank, minlength=n_users)
     ap_norm = m if normalize == "min" else n_relevant
 
-    return pd.DataFrame({
-        "user_id": eval_users,
-        "relevant_count": n_relevant,
-        "hit_count": hits,
-        "precision": hits / k,
-        "recall": hits / np.maximum(n_relevant, 1),
-        "ndcg": dcg / idcg,
-        "map": ap_sum / np.maximum(ap_norm, 1),
-        "hit_rate": (hits > 0).astype(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": eval_users,
+            "relevant_count": n_relevant,
+            "hit_count": hits,
+            "precision": hits / k,
+            "recall": hits / np.maximum(n_relevant, 1),
+            "ndcg": dcg / idcg,
+            "map": ap_sum / np.maximum(ap_norm, 1),
+            "hit_rate": (hits > 0).astype(np.float64),
+        }
+    )
 
 
 # --- catalog metrics -------------------------------------------------------------------------------

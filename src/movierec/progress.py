@@ -25,8 +25,9 @@ class Progress:
         if self.enabled:
             print(f"[{self.label} {time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    def update(self, done: int, total: int | None = None, *, stage: str = "", since: float | None = None,
-               force: bool = False) -> None:
+    def update(
+        self, done: int, total: int | None = None, *, stage: str = "", since: float | None = None, force: bool = False
+    ) -> None:
         """`done` of `total` (default: the reporter's total) as a line, with the rate since `since` (a
         perf_counter time; default the start): when forced, when done reaches the total, or when the
         last line is `every` seconds old."""
@@ -38,8 +39,10 @@ class Progress:
         rate = done / max(now - (self.start if since is None else since), 1e-9)
         rate_text = f"{rate / 1e6:.1f}M" if rate >= 1e6 else f"{rate:,.0f}"
         unit = f" {self.unit}" if self.unit else ""
-        self.note(f"{stage + ': ' if stage else ''}{done:,}/{total:,}{unit} "
-                  f"({100 * done / max(total, 1):.0f}%, {rate_text}{unit}/s)")
+        self.note(
+            f"{stage + ': ' if stage else ''}{done:,}/{total:,}{unit} "
+            f"({100 * done / max(total, 1):.0f}%, {rate_text}{unit}/s)"
+        )
 
     def step(self, n: int) -> None:
         """`n` more done (of the reporter's total)."""

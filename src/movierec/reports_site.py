@@ -51,8 +51,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(directory: str | Path, host: str = "127.0.0.1", port: int = 3000,
-                quiet: bool = False) -> ThreadingHTTPServer:
+def make_server(
+    directory: str | Path, host: str = "127.0.0.1", port: int = 3000, quiet: bool = False
+) -> ThreadingHTTPServer:
     """A server for the site in `directory` (not started); port 0 picks a free port."""
     directory = Path(directory)
     if not (directory / "index.html").is_file():

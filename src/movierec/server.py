@@ -90,15 +90,19 @@ class NewUser(BaseModel):
     dataset's scale (serving_config.rating_min .. rating_max, e.g. 1-5 for Netflix)."""
 
     model_config = ConfigDict(extra="forbid")
-    ratings: Annotated[dict[int, Annotated[float, Field(allow_inf_nan=False)]],
-                       Field(max_length=MAX_FOLD_IN_RATINGS, examples=[{"1": 5, "28": 4, "30": 1}])]
+    ratings: Annotated[
+        dict[int, Annotated[float, Field(allow_inf_nan=False)]],
+        Field(max_length=MAX_FOLD_IN_RATINGS, examples=[{"1": 5, "28": 4, "30": 1}]),
+    ]
 
 
 class ErrorOut(BaseModel):
     detail: str
 
 
-K = Annotated[int | None, Query(ge=1, le=MAX_K, description="List length (default: var recommendations_k / similar_movies_k).")]
+K = Annotated[
+    int | None, Query(ge=1, le=MAX_K, description="List length (default: var recommendations_k / similar_movies_k).")
+]
 MODEL = Annotated[str | None, Query(max_length=200, description="A fitted model (default: serving_config.model_name).")]
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 
@@ -116,8 +120,12 @@ def create_app(service: Service | None = None, warehouse=None) -> FastAPI:
             log.warning("warehouse not available yet: %s", exc)
         yield
 
-    app = FastAPI(title="movierec", version="0.1.0", lifespan=lifespan,
-                  description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+    app = FastAPI(
+        title="movierec",
+        version="0.1.0",
+        lifespan=lifespan,
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
     app.state.service = service
 
     @app.exception_handler(WarehouseUnavailable)
@@ -146,30 +154,45 @@ def create_app(service: Service | None = None, warehouse=None) -> FastAPI:
             response.headers["X-Warehouse-Stale"] = "true"
         return response
 
-    @app.get("/users/{user_id}/recommendations", response_model=RecommendationsOut, responses=ERRORS,
-             summary="Top-k movies for a user")
-    def user_recommendations(user_id: Annotated[int, Path(description="The user's id.")], k: K = None,
-                             model: MODEL = None):
+    @app.get(
+        "/users/{user_id}/recommendations",
+        response_model=RecommendationsOut,
+        responses=ERRORS,
+        summary="Top-k movies for a user",
+    )
+    def user_recommendations(
+        user_id: Annotated[int, Path(description="The user's id.")], k: K = None, model: MODEL = None
+    ):
         """The user's top-k unrated movies by the serving model, with the reason for each. Unknown users,
         users with too few ratings or without factors get the most popular movies, `cold_start: true`."""
         return service.recommend(user_id, k, model).to_dict()
 
-    @app.post("/recommendations", response_model=RecommendationsOut, responses=ERRORS,
-              summary="Top-k movies for a new user (fold-in)")
+    @app.post(
+        "/recommendations",
+        response_model=RecommendationsOut,
+        responses=ERRORS,
+        summary="Top-k movies for a new user (fold-in)",
+    )
     def new_user_recommendations(body: NewUser, k: K = None, model: MODEL = None):
         """Solves the new user's factors against the fixed movie factors from their ratings (no
         retraining) and ranks the movies they have not rated. Unknown movie ids: 422 naming them."""
         return service.fold_in(body.ratings, k, model).to_dict()
 
-    @app.get("/movies/{movie_id}/similar", response_model=SimilarMoviesOut, responses=ERRORS,
-             summary="Movies similar to a movie")
+    @app.get(
+        "/movies/{movie_id}/similar",
+        response_model=SimilarMoviesOut,
+        responses=ERRORS,
+        summary="Movies similar to a movie",
+    )
     def similar_movies(movie_id: int, k: K = None, model: MODEL = None):
         """Cosine similarity of the model's movie factors, among movies with enough ratings."""
         return service.similar(movie_id, k, model).to_dict()
 
     @app.get("/movies", response_model=list[MovieOut], responses=ERRORS, summary="Search titles")
-    def search_movies(search: Annotated[str, Query(min_length=1, max_length=200, description="Text in the title, any case.")],
-                      limit: Annotated[int, Query(ge=1, le=MAX_K)] = 20):
+    def search_movies(
+        search: Annotated[str, Query(min_length=1, max_length=200, description="Text in the title, any case.")],
+        limit: Annotated[int, Query(ge=1, le=MAX_K)] = 20,
+    ):
         return [m.to_dict() for m in service.search_movies(search, limit)]
 
     @app.get("/movies/{movie_id}", response_model=MovieOut, responses=ERRORS, summary="One movie")

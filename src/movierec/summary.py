@@ -75,7 +75,8 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
 
         if "raw.ratings" in tables:
             summary.rating_count, summary.user_count = _one(
-                con, "select count(*), count(distinct user_id) from raw.ratings")
+                con, "select count(*), count(distinct user_id) from raw.ratings"
+            )
         else:
             summary.missing.append("raw.ratings")
         if "raw.movies" in tables:
@@ -88,26 +89,38 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
         if "main.model_runs" in tables:
             summary.fitted_model_count = _one(con, "select count(*) from main.model_runs")[0]
         if "main.mart_leaderboard" in tables:
-            best_rmse = _one(con, """
+            best_rmse = _one(
+                con,
+                """
                 select model_name, rmse from main.mart_leaderboard
-                where rmse is not null order by rmse, model_name limit 1""")
+                where rmse is not null order by rmse, model_name limit 1""",
+            )
             if best_rmse:
                 summary.best_rating = ModelFigure(best_rmse[0], "RMSE", float(best_rmse[1]))
             # the baseline a rating model must beat: the bias baseline, else the global mean
-            baseline = _one(con, """
+            baseline = _one(
+                con,
+                """
                 select model_name, rmse from main.mart_leaderboard
                 where rmse is not null and model_name in ('bias_baseline', 'global_mean')
-                order by model_name = 'bias_baseline' desc limit 1""")
+                order by model_name = 'bias_baseline' desc limit 1""",
+            )
             if baseline and best_rmse and baseline[0] != best_rmse[0]:
                 summary.rating_baseline = ModelFigure(baseline[0], "RMSE", float(baseline[1]))
-            best_ndcg = _one(con, """
+            best_ndcg = _one(
+                con,
+                """
                 select model_name, ndcg_at_k from main.mart_leaderboard
-                where ndcg_at_k is not null order by ndcg_at_k desc, model_name limit 1""")
+                where ndcg_at_k is not null order by ndcg_at_k desc, model_name limit 1""",
+            )
             if best_ndcg:
                 summary.best_ranking = ModelFigure(best_ndcg[0], "nDCG", float(best_ndcg[1]))
-            popularity = _one(con, """
+            popularity = _one(
+                con,
+                """
                 select model_name, ndcg_at_k from main.mart_leaderboard
-                where model_name = 'popularity' and ndcg_at_k is not null""")
+                where model_name = 'popularity' and ndcg_at_k is not null""",
+            )
             if popularity and best_ndcg and popularity[0] != best_ndcg[0]:
                 summary.ranking_baseline = ModelFigure(popularity[0], "nDCG", float(popularity[1]))
             if "main.model_metrics" in tables:
@@ -122,13 +135,15 @@ def summarize(path: str | os.PathLike | None = None) -> Summary:
             if row:
                 summary.serving_model, summary.serving_requested = row
                 if "main.mart_leaderboard" in tables:
-                    ndcg = con.execute("select ndcg_at_k from main.mart_leaderboard where model_name = ?",
-                                       [row[0]]).fetchone()
+                    ndcg = con.execute(
+                        "select ndcg_at_k from main.mart_leaderboard where model_name = ?", [row[0]]
+                    ).fetchone()
                     if ndcg and ndcg[0] is not None:
                         summary.serving_ndcg = float(ndcg[0])
             if "main.user_recommendations" in tables:
                 summary.recommended_user_count = _one(
-                    con, "select count(distinct user_id) from main.user_recommendations")[0]
+                    con, "select count(distinct user_id) from main.user_recommendations"
+                )[0]
         else:
             summary.missing.append("main.serving_config")
     return summary
@@ -158,7 +173,9 @@ def format_summary(summary: Summary) -> str:
     if summary.rating_count is None:
         fact("loaded", "nothing yet: run `movierec ingest DIR` (or `make demo`)")
     else:
-        rejected = "" if summary.rejected_count is None else f"; {summary.rejected_count:,} lines rejected (raw.rejects)"
+        rejected = (
+            "" if summary.rejected_count is None else f"; {summary.rejected_count:,} lines rejected (raw.rejects)"
+        )
         movies = "" if summary.movie_count is None else f", {summary.movie_count:,} movies"
         fact("loaded", f"{summary.rating_count:,} ratings, {summary.user_count:,} users{movies}{rejected}")
         if summary.fct_rating_count is not None and summary.fct_rating_count != summary.rating_count:
@@ -166,23 +183,44 @@ def format_summary(summary: Summary) -> str:
 
     if summary.best_rating is None and summary.best_ranking is None:
         if summary.fitted_model_count:
-            fact("models", f"{summary.fitted_model_count} fitted (model_runs) but not evaluated: no mart_leaderboard "
-                 "(did `dbt build` stop on an error? run it again)")
+            fact(
+                "models",
+                f"{summary.fitted_model_count} fitted (model_runs) but not evaluated: no mart_leaderboard "
+                "(did `dbt build` stop on an error? run it again)",
+            )
         else:
             fact("models", "not fitted yet: run `dbt build`")
     else:
         if summary.best_rating is not None:
-            baseline = "" if summary.rating_baseline is None else f", against {_figure(summary.rating_baseline, summary.ranking_k)}"
+            baseline = (
+                ""
+                if summary.rating_baseline is None
+                else f", against {_figure(summary.rating_baseline, summary.ranking_k)}"
+            )
             fact("best rating", f"{_figure(summary.best_rating, summary.ranking_k)}{baseline}, on the held-out ratings")
         if summary.best_ranking is not None:
-            baseline = "" if summary.ranking_baseline is None else f", against {_figure(summary.ranking_baseline, summary.ranking_k)}"
-            fact("best ranking", f"{_figure(summary.best_ranking, summary.ranking_k)}{baseline}, top-{summary.ranking_k} lists")
+            baseline = (
+                ""
+                if summary.ranking_baseline is None
+                else f", against {_figure(summary.ranking_baseline, summary.ranking_k)}"
+            )
+            fact(
+                "best ranking",
+                f"{_figure(summary.best_ranking, summary.ranking_k)}{baseline}, top-{summary.ranking_k} lists",
+            )
     if summary.serving_model is None:
         fact("serving", "no serving model yet: run `dbt build`")
     else:
-        stand_in = ("" if summary.serving_requested in (None, summary.serving_model)
-                    else f" (stand-in: var serving_model {summary.serving_requested} is not fitted)")
-        users = "" if summary.recommended_user_count is None else f", top-k lists for {summary.recommended_user_count:,} users"
+        stand_in = (
+            ""
+            if summary.serving_requested in (None, summary.serving_model)
+            else f" (stand-in: var serving_model {summary.serving_requested} is not fitted)"
+        )
+        users = (
+            ""
+            if summary.recommended_user_count is None
+            else f", top-k lists for {summary.recommended_user_count:,} users"
+        )
         figure = "" if summary.serving_ndcg is None else f" (nDCG@{summary.ranking_k} {summary.serving_ndcg:.3f})"
         fact("serving", f"{summary.serving_model}{figure}{stand_in}{users} (user_recommendations)")
 

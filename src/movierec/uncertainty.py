@@ -57,8 +57,14 @@ def _value(numerator, weight, root: bool):
     return np.sqrt(value) if root else value
 
 
-def bootstrap(stats: dict[str, UserStats], baseline: str | None, samples: int = 1000, seed: int = 42,
-              level: float = 0.95, lower_is_better: bool = True) -> dict[str, dict]:
+def bootstrap(
+    stats: dict[str, UserStats],
+    baseline: str | None,
+    samples: int = 1000,
+    seed: int = 42,
+    level: float = 0.95,
+    lower_is_better: bool = True,
+) -> dict[str, dict]:
     """Intervals for one metric of several models, and paired differences to `baseline`.
 
     Every model is evaluated on the same replicate draws of the users they share (the users of
@@ -90,9 +96,15 @@ def bootstrap(stats: dict[str, UserStats], baseline: str | None, samples: int = 
     for name, (numerator, weight, root) in aligned.items():
         reps = np.concatenate(replicates[name]) if replicates[name] else np.zeros(0)
         reps = reps[np.isfinite(reps)]
-        row = {"value": float(_value(numerator.sum(), weight.sum(), root)) if weight.sum() else None,
-               "users": int(np.count_nonzero(weight)), "ci_low": None, "ci_high": None,
-               "difference_ci_low": None, "difference_ci_high": None, "is_better": None}
+        row = {
+            "value": float(_value(numerator.sum(), weight.sum(), root)) if weight.sum() else None,
+            "users": int(np.count_nonzero(weight)),
+            "ci_low": None,
+            "ci_high": None,
+            "difference_ci_low": None,
+            "difference_ci_high": None,
+            "is_better": None,
+        }
         if len(reps):
             row["ci_low"], row["ci_high"] = (float(v) for v in np.percentile(reps, [tail, 100 - tail]))
         if baseline in aligned and name != baseline:

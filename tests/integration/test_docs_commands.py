@@ -109,7 +109,9 @@ def extract(markdown: str, document: str) -> list[Command]:
         if start and lines[start - 1].lstrip().startswith("<!-- docs-test") and not mark:
             raise ValueError(f"{document}:{start}: unreadable docs-test mark {lines[start - 1]!r}")
         if mark and mark.group("mark") not in MARKS:
-            raise ValueError(f"{document}:{start}: unknown docs-test mark {mark.group('mark')!r} (known: {sorted(MARKS)})")
+            raise ValueError(
+                f"{document}:{start}: unknown docs-test mark {mark.group('mark')!r} (known: {sorted(MARKS)})"
+            )
 
         block: list[Command] = []
         pending, pending_line = "", 0
@@ -142,13 +144,12 @@ def extract(markdown: str, document: str) -> list[Command]:
 
 
 def all_commands() -> list[Command]:
-    return [command for document in DOCUMENTS
-            for command in extract((PROJECT_ROOT / document).read_text(), document)]
+    return [command for document in DOCUMENTS for command in extract((PROJECT_ROOT / document).read_text(), document)]
 
 
 # --- the extractor itself, on an example with every case ---------------------------------------
 
-EXAMPLE = '''
+EXAMPLE = """
 Text.
 
 ```bash
@@ -174,7 +175,7 @@ make bench
 .venv/bin/movierec ingest ~/Downloads/netflix
 .venv/bin/dbt build
 ```
-'''
+"""
 
 
 def test_extract_finds_each_command_with_its_line_and_mode():
@@ -204,10 +205,15 @@ def test_the_documents_have_commands_of_both_kinds():
 
 # --- the documents' commands, run or parsed in a copy of the project --------------------------
 
+
 def _copy_project(target: Path) -> Path:
     """The project's files (tracked and new, not ignored) with their times, and a link to .venv."""
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=PROJECT_ROOT, capture_output=True, check=True)
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    )
     for name in listing.stdout.decode().split("\0"):
         source = PROJECT_ROOT / name
         if name and source.is_file():
@@ -226,42 +232,66 @@ def sandboxes(tmp_path_factory):
         if document not in made:
             made[document] = _copy_project(tmp_path_factory.mktemp(Path(document).stem))
         return made[document]
+
     return sandbox
 
 
 def _env(sandbox: Path) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("MOVIEREC_WAREHOUSE", "DBT_TARGET_PATH", "DBT_LOG_PATH", "MAKEFLAGS", "MFLAGS")}
-    return {**env, "SAMPLE": "tiny", "OPEN_BROWSER": "no", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            "PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MOVIEREC_WAREHOUSE", "DBT_TARGET_PATH", "DBT_LOG_PATH", "MAKEFLAGS", "MFLAGS")
+    }
+    return {
+        **env,
+        "SAMPLE": "tiny",
+        "OPEN_BROWSER": "no",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "PLOOMBER_STATS_ENABLED": "false",
+        "PLOOMBER_VERSION_CHECK_DISABLED": "true",
+    }
 
 
 def _check(result: subprocess.CompletedProcess, command: Command, what: str) -> None:
     assert result.returncode == 0, (
         f"{command.document} line {command.line}: `{command.text}` failed when {what} (exit {result.returncode}):\n"
-        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
 
 
 def _parse(command: Command, sandbox: Path) -> None:
     for part in _parts(_tokens(command.text)):
         if part[0] == "make":
-            result = subprocess.run(["make", "-n", *part[1:]], cwd=sandbox, env=_env(sandbox),
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                ["make", "-n", *part[1:]], cwd=sandbox, env=_env(sandbox), capture_output=True, text=True, timeout=120
+            )
             _check(result, command, "parsed with make -n")
         elif Path(part[0]).name.startswith("python") and "-c" in part:
             compile(part[part.index("-c") + 1], f"{command.document}:{command.line}", "exec")
         else:
             program = sandbox / part[0] if "/" in part[0] else shutil.which(part[0])
             assert program and Path(program).exists(), f"{command.document} line {command.line}: no program {part[0]}"
-            result = subprocess.run([str(program), *part[1:], "--help"], cwd=sandbox, env=_env(sandbox),
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                [str(program), *part[1:], "--help"],
+                cwd=sandbox,
+                env=_env(sandbox),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             _check(result, command, "parsed with --help")
 
 
 def _run(command: Command, sandbox: Path) -> None:
     text = re.sub(r"--size\s+demo\b", "--size tiny", command.text)
-    result = subprocess.run(["bash", "-c", f"set -euo pipefail\n{text}"], cwd=sandbox, env=_env(sandbox),
-                            capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\n{text}"],
+        cwd=sandbox,
+        env=_env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     _check(result, command, "run on the tiny sample")
 
 

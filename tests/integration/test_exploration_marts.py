@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from movierec.ingest import ingest
-from tests.conftest import needs, shared, run_dbt as dbt
+from tests.conftest import needs, shared
+from tests.conftest import run_dbt as dbt
 
 ML100K = shared("movielens", "ml-100k")
 
@@ -25,9 +26,16 @@ pytestmark = [pytest.mark.slow, needs(ML100K / "u.data")]
 
 # The exploration marts; `dbt build --select +<each>` builds them with their parents and tests.
 MARTS = [
-    "dim_movies", "dim_users", "mart_user_activity", "mart_user_activity_summary",
-    "mart_rating_distribution", "mart_ratings_over_time", "mart_top_movies",
-    "mart_long_tail", "mart_long_tail_summary", "mart_release_years",
+    "dim_movies",
+    "dim_users",
+    "mart_user_activity",
+    "mart_user_activity_summary",
+    "mart_rating_distribution",
+    "mart_ratings_over_time",
+    "mart_top_movies",
+    "mart_long_tail",
+    "mart_long_tail_summary",
+    "mart_release_years",
 ]
 PRIOR_WEIGHT = 25  # var damped_mean_prior_weight
 HEAD_SHARE = 0.8  # var head_share
@@ -74,11 +82,21 @@ def gini(values: np.ndarray) -> float:
 def movie_stats(ratings: pd.DataFrame) -> pd.DataFrame:
     """Per-movie statistics, popularity rank and head flag, computed with pandas."""
     global_mean = ratings["rating"].mean()
-    stats = ratings.groupby("movie_id").agg(
-        rating_count=("rating", "size"), rating_sum=("rating", "sum"), mean_rating=("rating", "mean"),
-        rating_stddev=("rating", "std"), first_rated_on=("rated_on", "min"), last_rated_on=("rated_on", "max"),
-    ).reset_index()
-    stats["damped_mean_rating"] = (stats["rating_sum"] + PRIOR_WEIGHT * global_mean) / (stats["rating_count"] + PRIOR_WEIGHT)
+    stats = (
+        ratings.groupby("movie_id")
+        .agg(
+            rating_count=("rating", "size"),
+            rating_sum=("rating", "sum"),
+            mean_rating=("rating", "mean"),
+            rating_stddev=("rating", "std"),
+            first_rated_on=("rated_on", "min"),
+            last_rated_on=("rated_on", "max"),
+        )
+        .reset_index()
+    )
+    stats["damped_mean_rating"] = (stats["rating_sum"] + PRIOR_WEIGHT * global_mean) / (
+        stats["rating_count"] + PRIOR_WEIGHT
+    )
     stats = stats.sort_values(["rating_count", "movie_id"], ascending=[False, True]).reset_index(drop=True)
     stats["popularity_rank"] = np.arange(1, len(stats) + 1)
     cumulative = stats["rating_count"].cumsum()
@@ -97,7 +115,9 @@ def test_fct_ratings_is_u_data(warehouse, ratings):
 
 def test_default_subset_compiles_to_a_plain_select(built):
     _, tmp = built
-    compiled = (tmp / "target" / "compiled" / "movierec" / "models" / "intermediate" / "int_ratings_subset.sql").read_text()
+    compiled = (
+        tmp / "target" / "compiled" / "movierec" / "models" / "intermediate" / "int_ratings_subset.sql"
+    ).read_text()
     assert "group by" not in compiled and "over (" not in compiled and "where" not in compiled
 
 
@@ -109,8 +129,13 @@ def test_rating_distribution(warehouse, ratings):
     np.testing.assert_allclose(overall.loc[expected.index, "rating_share"], expected / len(ratings), rtol=RTOL)
 
     yearly = mart[mart["period"] != "all"]
-    expected_yearly = (ratings.assign(rating_year=ratings["rated_on"].dt.year)
-                       .groupby(["rating_year", "rating"]).size().unstack(fill_value=0).stack())
+    expected_yearly = (
+        ratings.assign(rating_year=ratings["rated_on"].dt.year)
+        .groupby(["rating_year", "rating"])
+        .size()
+        .unstack(fill_value=0)
+        .stack()
+    )
     got = yearly.set_index(["rating_year", "rating"])["rating_count"]
     assert got.sort_index().to_dict() == expected_yearly.sort_index().to_dict()
     assert set(yearly["period"]) == {"1997", "1998"}
@@ -121,12 +146,18 @@ def test_ratings_over_time(warehouse, ratings):
     mart = table(warehouse, "select * from mart_ratings_over_time order by rating_month")
     month = ratings["rated_on"].dt.to_period("M").dt.to_timestamp()
     first_month = ratings.groupby("user_id")["rated_on"].min().dt.to_period("M").dt.to_timestamp()
-    expected = pd.DataFrame({
-        "rating_count": ratings.groupby(month).size(),
-        "mean_rating": ratings.groupby(month)["rating"].mean(),
-        "active_user_count": ratings.groupby(month)["user_id"].nunique(),
-        "new_user_count": first_month.value_counts(),
-    }).fillna(0).sort_index()
+    expected = (
+        pd.DataFrame(
+            {
+                "rating_count": ratings.groupby(month).size(),
+                "mean_rating": ratings.groupby(month)["rating"].mean(),
+                "active_user_count": ratings.groupby(month)["user_id"].nunique(),
+                "new_user_count": first_month.value_counts(),
+            }
+        )
+        .fillna(0)
+        .sort_index()
+    )
     assert list(pd.to_datetime(mart["rating_month"])) == list(expected.index)  # 1997-09 .. 1998-04, no gaps
     for column in ["rating_count", "active_user_count", "new_user_count"]:
         assert list(mart[column]) == list(expected[column].astype(int)), column
@@ -162,7 +193,9 @@ def test_dim_users_and_activity(warehouse, ratings):
     np.testing.assert_allclose(dim["activity_percentile"], counts.rank(method="max", pct=True), rtol=RTOL)
 
     buckets = table(warehouse, "select * from mart_user_activity").set_index("activity_bucket_floor").sort_index()
-    expected = pd.DataFrame({"user_count": floors.value_counts(), "rating_count": counts.groupby(floors).sum()}).sort_index()
+    expected = pd.DataFrame(
+        {"user_count": floors.value_counts(), "rating_count": counts.groupby(floors).sum()}
+    ).sort_index()
     assert buckets[["user_count", "rating_count"]].to_dict() == expected.to_dict()
     assert list(buckets.index) == [16, 32, 64, 128, 256, 512]  # ml-100k users have 20 to 737 ratings
     np.testing.assert_allclose(buckets["rating_share"], expected["rating_count"] / len(ratings), rtol=RTOL)
@@ -190,7 +223,11 @@ def test_long_tail_curve_head_and_gini(warehouse, ratings):
 
     summary = table(warehouse, "select * from mart_long_tail_summary").iloc[0]
     head = expected[expected["is_head"]]
-    assert summary["head_movie_count"] == len(head) == int(np.searchsorted(expected["cumulative_rating_share"], HEAD_SHARE) + 1)
+    assert (
+        summary["head_movie_count"]
+        == len(head)
+        == int(np.searchsorted(expected["cumulative_rating_share"], HEAD_SHARE) + 1)
+    )
     assert summary["head_rating_share"] == pytest.approx(head["rating_count"].sum() / len(ratings), rel=RTOL)
     assert summary["head_rating_share"] >= HEAD_SHARE > head["rating_count"].iloc[:-1].sum() / len(ratings)
     assert summary["gini_coefficient"] == pytest.approx(gini(expected["rating_count"].to_numpy()), rel=1e-9)
@@ -202,8 +239,9 @@ def test_top_movies(warehouse, ratings):
     stats = movie_stats(ratings)
     most_rated = mart[mart["list_name"] == "most_rated"].sort_values("rank")
     assert list(most_rated["movie_id"]) == list(stats["movie_id"].head(TOP_N))
-    best = (stats[stats["rating_count"] >= TOP_MIN_RATINGS]
-            .sort_values(["damped_mean_rating", "rating_count", "movie_id"], ascending=[False, False, True]))
+    best = stats[stats["rating_count"] >= TOP_MIN_RATINGS].sort_values(
+        ["damped_mean_rating", "rating_count", "movie_id"], ascending=[False, False, True]
+    )
     best_rated = mart[mart["list_name"] == "best_rated"].sort_values("rank")
     assert list(best_rated["movie_id"]) == list(best["movie_id"].head(TOP_N))
     assert best_rated["movie_id"].iloc[0] == 318  # Schindler's List
@@ -215,7 +253,8 @@ def test_release_years(warehouse, ratings):
     movies = table(warehouse, "select movie_id, release_year from stg_ingest__movies")
     rated = ratings.merge(movies, on="movie_id", how="left", validate="m:1")
     expected = rated.groupby("release_year", dropna=False).agg(
-        rating_count=("rating", "size"), mean_rating=("rating", "mean"), rated_movie_count=("movie_id", "nunique"))
+        rating_count=("rating", "size"), mean_rating=("rating", "mean"), rated_movie_count=("movie_id", "nunique")
+    )
     got = mart.set_index("release_year")
     got_known = got[got.index.notna()]
     exp_known = expected[expected.index.notna()]
@@ -232,21 +271,45 @@ def test_subset_vars_filter_in_the_documented_order(built, ratings, tmp_path):
     warehouse = tmp_path / source.name  # same file name: DuckDB names the catalog after it
     shutil.copy(source, warehouse)
     subset_vars = {
-        "subset_start_date": "1997-10-01", "subset_end_date": "1998-03-31", "subset_user_fraction": 0.5,
-        "subset_top_n_movies": 300, "subset_min_ratings_per_movie": 30, "subset_min_ratings_per_user": 20,
+        "subset_start_date": "1997-10-01",
+        "subset_end_date": "1998-03-31",
+        "subset_user_fraction": 0.5,
+        "subset_top_n_movies": 300,
+        "subset_min_ratings_per_movie": 30,
+        "subset_min_ratings_per_user": 20,
     }
     mine = [*MARTS, "int_ratings_subset", "fct_ratings", "int_movie_rating_stats", "int_user_rating_stats"]
     # unit tests pin their own vars and ran in the fixture; the data tests run on the subset
-    dbt(["build", "--select", *mine, "--exclude", "test_type:unit", "--indirect-selection", "cautious",
-         "--vars", json.dumps(subset_vars)], warehouse, tmp_path)
+    dbt(
+        [
+            "build",
+            "--select",
+            *mine,
+            "--exclude",
+            "test_type:unit",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps(subset_vars),
+        ],
+        warehouse,
+        tmp_path,
+    )
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        sampled = {row[0] for row in con.execute(
-            "select distinct user_id from raw.ratings where hash(user_id) % 10000 < 5000").fetchall()}
+        sampled = {
+            row[0]
+            for row in con.execute(
+                "select distinct user_id from raw.ratings where hash(user_id) % 10000 < 5000"
+            ).fetchall()
+        }
     step1 = ratings[ratings["rated_on"].between("1997-10-01", "1998-03-31") & ratings["user_id"].isin(sampled)]
     movie_counts = step1.groupby("movie_id").size().reset_index(name="n")
-    kept_movies = (movie_counts[movie_counts["n"] >= 30]
-                   .sort_values(["n", "movie_id"], ascending=[False, True]).head(300)["movie_id"])
+    kept_movies = (
+        movie_counts[movie_counts["n"] >= 30]
+        .sort_values(["n", "movie_id"], ascending=[False, True])
+        .head(300)["movie_id"]
+    )
     step2 = step1[step1["movie_id"].isin(kept_movies)]
     user_counts = step2.groupby("user_id").size()
     expected = step2[step2["user_id"].isin(user_counts[user_counts >= 20].index)]
@@ -260,6 +323,11 @@ def test_subset_vars_filter_in_the_documented_order(built, ratings, tmp_path):
     got = set(map(tuple, fct.to_numpy()))
     assert got == set(map(tuple, expected[["user_id", "movie_id"]].to_numpy()))
     # the marts follow the subset
-    dim = table(warehouse, "select sum(rating_count) as n, count(*) filter (where rating_count > 0) as m from dim_movies")
+    dim = table(
+        warehouse, "select sum(rating_count) as n, count(*) filter (where rating_count > 0) as m from dim_movies"
+    )
     assert (dim["n"][0], dim["m"][0]) == (len(expected), expected["movie_id"].nunique())
-    assert table(warehouse, "select user_count from mart_user_activity_summary")["user_count"][0] == expected["user_id"].nunique()
+    assert (
+        table(warehouse, "select user_count from mart_user_activity_summary")["user_count"][0]
+        == expected["user_id"].nunique()
+    )

@@ -27,8 +27,14 @@ def kaggle_rows(seed: int = 7) -> list[tuple[int, int, int]]:
 
 def dbt_fails(args: list[str], warehouse: Path, tmp: Path) -> str:
     env = {**os.environ, "MOVIEREC_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(tmp / "target"),
-           "--log-path", str(tmp / "logs")]
+    cmd = [
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
+    ]
     result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0, result.stdout[-3000:]
     return result.stdout + result.stderr
@@ -46,8 +52,14 @@ def kaggle_rating_csv(tmp_path_factory) -> Path:
         f.write("Movie_ID,Year,Name\n")
         f.writelines(f"{m},{1990 + m % 15},Movie {m}, part {m % 3}\n" for m in range(1, 41))
     warehouse = tmp / "movierec.duckdb"
-    ingest(tmp / "Netflix_Dataset_Rating.csv", fmt="csv", columns="user=User_ID,movie=Movie_ID,rating=Rating",
-           titles=tmp / "Netflix_Dataset_Movie.csv", warehouse=warehouse, quiet=True)
+    ingest(
+        tmp / "Netflix_Dataset_Rating.csv",
+        fmt="csv",
+        columns="user=User_ID,movie=Movie_ID,rating=Rating",
+        titles=tmp / "Netflix_Dataset_Movie.csv",
+        warehouse=warehouse,
+        quiet=True,
+    )
     run_dbt(["build"], warehouse, tmp)
     return warehouse
 
@@ -76,10 +88,17 @@ def test_testing_ratings_layout_builds(tmp_path):
 
 def test_bad_vars_stop_the_build_with_one_line_each(kaggle_rating_csv, tmp_path):
     before = query(kaggle_rating_csv, "select count(*) from fct_ratings")
-    out = dbt_fails(["build", "--vars", "{mf_reg: -1, subset_min_ratings_per_movie: abc, split_strategy: fold, "
-                     "eval_max_users: -1, subset_start_date: '2005-13-01', "
-                     "subset_end_date: \"2005-01-01'; drop table raw.ratings; --\"}"],
-                    kaggle_rating_csv, tmp_path)
+    out = dbt_fails(
+        [
+            "build",
+            "--vars",
+            "{mf_reg: -1, subset_min_ratings_per_movie: abc, split_strategy: fold, "
+            "eval_max_users: -1, subset_start_date: '2005-13-01', "
+            'subset_end_date: "2005-01-01\'; drop table raw.ratings; --"}',
+        ],
+        kaggle_rating_csv,
+        tmp_path,
+    )
     assert "movierec: 6 bad vars" in out
     for line in [
         "mf_reg = -1: must be a number > 0",

@@ -29,7 +29,10 @@ def test_user_recommendations(client):
     body = response.json()
     assert body["user_id"] == 1 and body["model_name"] == "biased_mf" and body["cold_start"] is False
     assert [(i["rank"], i["movie_id"], i["reason_movie_id"]) for i in body["items"]] == [
-        (1, 20, 10), (2, 40, 10), (3, 60, None)]
+        (1, 20, 10),
+        (2, 40, 10),
+        (3, 60, None),
+    ]
     assert body["items"][0]["title"] == "Beta" and body["items"][0]["reason"] == "because you rated Alpha (2001) 5/5"
     assert len(client.get("/users/1/recommendations").json()["items"]) == 3  # default k: serving_config
 
@@ -90,21 +93,24 @@ def test_new_user_with_too_few_ratings_is_cold_start(client):
     assert body["cold_start"] is True
 
 
-@pytest.mark.parametrize("payload", [
-    {"ratings": {"10": 6}},                 # above the scale
-    {"ratings": {"10": 0}},                 # below it
-    {"ratings": {"10": "five"}},
-    {"ratings": {"ten": 4}},                # key not an id
-    {"ratings": {"10": None}},
-    {"ratings": [[10, 4]]},                 # not an object
-    {"ratings": {"12345": 4, "10": 5}},     # unknown movie
-    {"ratings": {"99999999999999999999999": 4}},
-    {"rating": {"10": 4}},                  # misspelt field
-    {"ratings": {"10": 4}, "extra": 1},
-    {},
-    [],
-    "ratings",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"ratings": {"10": 6}},  # above the scale
+        {"ratings": {"10": 0}},  # below it
+        {"ratings": {"10": "five"}},
+        {"ratings": {"ten": 4}},  # key not an id
+        {"ratings": {"10": None}},
+        {"ratings": [[10, 4]]},  # not an object
+        {"ratings": {"12345": 4, "10": 5}},  # unknown movie
+        {"ratings": {"99999999999999999999999": 4}},
+        {"rating": {"10": 4}},  # misspelt field
+        {"ratings": {"10": 4}, "extra": 1},
+        {},
+        [],
+        "ratings",
+    ],
+)
 def test_invalid_body_is_422(client, payload):
     response = client.post("/recommendations", json=payload)
     assert response.status_code == 422, response.text
@@ -116,24 +122,28 @@ def test_unknown_movie_ids_in_the_body_are_named(client):
     assert response.json()["detail"] == "unknown movie ids (not in the catalog): [777, 12345]"
 
 
-@pytest.mark.parametrize("raw", [b"not json", b'{"ratings": {"10": NaN}}', b'{"ratings": {"10": Infinity}}',
-                                 b'{"ratings": {"10": 4}', b""])
+@pytest.mark.parametrize(
+    "raw", [b"not json", b'{"ratings": {"10": NaN}}', b'{"ratings": {"10": Infinity}}', b'{"ratings": {"10": 4}', b""]
+)
 def test_malformed_json_is_422(client, raw):
     response = client.post("/recommendations", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.parametrize("search, expected", [
-    ("ALPHA", [10]),
-    ("it's", [80]),
-    ('"Wonderful"', [80]),
-    ("%", [90]),
-    ("%_", []),
-    ("'; drop table dim_movies; --", [95]),
-    ("'; drop table x; --", []),
-    ("' OR 1=1 --", []),
-    ("amélie", [99]),
-])
+@pytest.mark.parametrize(
+    "search, expected",
+    [
+        ("ALPHA", [10]),
+        ("it's", [80]),
+        ('"Wonderful"', [80]),
+        ("%", [90]),
+        ("%_", []),
+        ("'; drop table dim_movies; --", [95]),
+        ("'; drop table x; --", []),
+        ("' OR 1=1 --", []),
+        ("amélie", [99]),
+    ],
+)
 def test_title_search_with_quotes_and_sql_metacharacters(client, warehouse, search, expected):
     response = client.get("/movies", params={"search": search})
     assert response.status_code == 200
@@ -156,21 +166,31 @@ def test_health_and_openapi(client, warehouse):
     assert body["status"] == "ok" and body["model_name"] == "biased_mf" and body["stale"] is False
     assert body["warehouse"] == str(warehouse) and body["mode"] == "preload"
     spec = client.get("/openapi.json").json()
-    assert {"/users/{user_id}/recommendations", "/movies/{movie_id}/similar", "/recommendations", "/movies",
-            "/health"} <= set(spec["paths"])
+    assert {
+        "/users/{user_id}/recommendations",
+        "/movies/{movie_id}/similar",
+        "/recommendations",
+        "/movies",
+        "/health",
+    } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
 
 
 # --- the warehouse rebuilt while serving -------------------------------------------------------------
+
 
 def test_server_started_while_the_warehouse_is_locked_is_503_until_released(tmp_path):
     path = hand_example(tmp_path / "locked.duckdb")
     app = create_app(Service(path, preload=True))
     with Writer(path):  # dbt build holding the write lock
         with TestClient(app) as c:
-            for response in (c.get("/health"), c.get("/users/1/recommendations"), c.get("/movies/10/similar"),
-                             c.get("/movies", params={"search": "a"}),
-                             c.post("/recommendations", json={"ratings": {"10": 5}})):
+            for response in (
+                c.get("/health"),
+                c.get("/users/1/recommendations"),
+                c.get("/movies/10/similar"),
+                c.get("/movies", params={"search": "a"}),
+                c.post("/recommendations", json={"ratings": {"10": 5}}),
+            ):
                 assert response.status_code == 503
                 assert "locked by another process" in response.json()["detail"]
                 assert response.headers["retry-after"] == "5"

@@ -17,12 +17,13 @@ K = 10  # var top_k's default, which the tiny build uses
 def test_sql_and_python_metrics_agree_on_the_same_lists(tiny_marts):
     con = duckdb.connect(str(tiny_marts), read_only=True)
     try:
-        sql = {(m, metric): value for m, metric, value in con.execute(
-            "select model_name, metric, value from model_metrics").fetchall()}
+        sql = {
+            (m, metric): value
+            for m, metric, value in con.execute("select model_name, metric, value from model_metrics").fetchall()
+        }
         assert con.execute("select distinct k from model_metrics where k is not null").fetchall() == [(K,)]
         relevant = con.execute("select user_id, movie_id from int_ratings_test").df()
-        recommendations = con.execute(
-            "select model_name, user_id, movie_id, rank from model_recommendations_eval").df()
+        recommendations = con.execute("select model_name, user_id, movie_id, rank from model_recommendations_eval").df()
         predictions = con.execute("select model_name, predicted_rating, rating from model_predictions").df()
         catalog = con.execute("select distinct movie_id from int_ratings_train").df()["movie_id"].to_numpy()
         tail = con.execute("select movie_id from dim_movies where not is_head").df()["movie_id"].to_numpy()

@@ -34,8 +34,14 @@ def dbt_folders(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def compiled_analyses(tiny_marts, dbt_folders) -> Path:
     """`make analyses`, i.e. `dbt compile` of the analyses: the refs resolve and the Jinja renders."""
-    result = subprocess.run(["make", "--no-print-directory", "analyses"], cwd=PROJECT_ROOT,
-                            env=_make_env(tiny_marts, dbt_folders), capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "analyses"],
+        cwd=PROJECT_ROOT,
+        env=_make_env(tiny_marts, dbt_folders),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return dbt_folders / "target" / "compiled" / "movierec" / "analyses"
 
@@ -66,39 +72,55 @@ def _run_with_variables(warehouse: Path, sql: str, variables: dict) -> tuple[lis
 
 
 def test_analysis_parameters_are_duckdb_variables(compiled_analyses, tiny_marts):
-    user_id, movie_id = query(tiny_marts, "select user_id, movie_id from user_recommendations "
-                                          "where not is_fallback order by user_id desc, rank limit 1")[0]
+    user_id, movie_id = query(
+        tiny_marts,
+        "select user_id, movie_id from user_recommendations where not is_fallback order by user_id desc, rank limit 1",
+    )[0]
     columns, rows = _run_with_variables(
-        tiny_marts, (compiled_analyses / "user_history_and_recommendations.sql").read_text(), {"user_id": user_id})
+        tiny_marts, (compiled_analyses / "user_history_and_recommendations.sql").read_text(), {"user_id": user_id}
+    )
     assert rows and {row[columns.index("user_id")] for row in rows} == {user_id}
     recommended = query(tiny_marts, "select count(*) from user_recommendations where user_id = ?", [user_id])[0][0]
     assert sum(row[columns.index("recommended_title")] is not None for row in rows) == recommended
 
     columns, rows = _run_with_variables(
-        tiny_marts, (compiled_analyses / "why_this_recommendation.sql").read_text(),
-        {"user_id": user_id, "movie_id": movie_id})
-    score = query(tiny_marts, "select score from user_recommendations where user_id = ? and movie_id = ?", [user_id, movie_id])[0][0]
-    reason_title = query(tiny_marts, "select title from user_recommendations join dim_movies on reason_movie_id = dim_movies.movie_id "
-                                     "where user_id = ? and user_recommendations.movie_id = ?", [user_id, movie_id])[0][0]
+        tiny_marts,
+        (compiled_analyses / "why_this_recommendation.sql").read_text(),
+        {"user_id": user_id, "movie_id": movie_id},
+    )
+    score = query(
+        tiny_marts, "select score from user_recommendations where user_id = ? and movie_id = ?", [user_id, movie_id]
+    )[0][0]
+    reason_title = query(
+        tiny_marts,
+        "select title from user_recommendations join dim_movies on reason_movie_id = dim_movies.movie_id "
+        "where user_id = ? and user_recommendations.movie_id = ?",
+        [user_id, movie_id],
+    )[0][0]
     assert rows and rows[0][columns.index("score")] == pytest.approx(score, abs=1e-3)
     assert rows[0][columns.index("rated_title")] == reason_title  # the top row is the reason shown
 
     title = query(tiny_marts, "select title from dim_movies order by rating_count desc limit 1 offset 3")[0][0]
     columns, rows = _run_with_variables(
-        tiny_marts, (compiled_analyses / "movies_similar_to_a_title.sql").read_text(), {"title": title.lower()})
+        tiny_marts, (compiled_analyses / "movies_similar_to_a_title.sql").read_text(), {"title": title.lower()}
+    )
     assert rows and all(row[columns.index("movie")].startswith(title) for row in rows)
 
     columns, rows = _run_with_variables(
-        tiny_marts, (compiled_analyses / "most_rated_movies_of_a_year.sql").read_text(), {"year": 1995})
+        tiny_marts, (compiled_analyses / "most_rated_movies_of_a_year.sql").read_text(), {"year": 1995}
+    )
     assert rows and {row[columns.index("release_year")] for row in rows} == {1995}
 
 
 def test_summary_on_the_tiny_warehouse(tiny_marts):
-    result = subprocess.run([str(BIN / "movierec"), "summary", "--warehouse", str(tiny_marts)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "movierec"), "summary", "--warehouse", str(tiny_marts)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     best_rmse = query(tiny_marts, "select model_name, rmse from mart_leaderboard where rmse_rank = 1")[0]
-    best_ndcg = query(tiny_marts, "select model_name, ndcg_at_k from mart_leaderboard order by ndcg_at_k desc limit 1")[0]
+    best_ndcg = query(tiny_marts, "select model_name, ndcg_at_k from mart_leaderboard order by ndcg_at_k desc limit 1")[
+        0
+    ]
     serving = query(tiny_marts, "select model_name from serving_config")[0][0]
     out = result.stdout
     assert f"warehouse     {tiny_marts}" in out
@@ -112,6 +134,7 @@ def test_summary_on_the_tiny_warehouse(tiny_marts):
 
 # --- make sql / lab / docs, started for real --------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -119,8 +142,14 @@ def _free_port() -> int:
 
 
 def _make_env(warehouse: Path, tmp: Path, **extra) -> dict:
-    return {**os.environ, "MOVIEREC_WAREHOUSE": str(warehouse), "DBT_TARGET_PATH": str(tmp / "target"),
-            "DBT_LOG_PATH": str(tmp / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **extra}
+    return {
+        **os.environ,
+        "MOVIEREC_WAREHOUSE": str(warehouse),
+        "DBT_TARGET_PATH": str(tmp / "target"),
+        "DBT_LOG_PATH": str(tmp / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        **extra,
+    }
 
 
 class Started:
@@ -129,8 +158,14 @@ class Started:
 
     def __init__(self, args: list[str], env: dict, log: Path):
         self.log = log
-        self.process = subprocess.Popen(["make", *args], cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                                        stdout=log.open("w"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            ["make", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_for(self, url: str, timeout: float) -> httpx.Response:
         deadline = time.monotonic() + timeout
@@ -160,11 +195,20 @@ class Started:
 
 def test_make_sql_opens_the_warehouse_read_only_and_runs_a_question(tiny_marts, compiled_analyses, dbt_folders):
     # the analyses are compiled already (make analyses, the fixture): make sql does not compile again
-    script = ("select count(*) as movie_count from dim_movies;\n"
-              f".read {compiled_analyses}/which_model_wins.sql\n"
-              "create table scratch (a integer);\n")
-    result = subprocess.run(["make", "--no-print-directory", "sql"], cwd=PROJECT_ROOT, input=script,
-                            env=_make_env(tiny_marts, dbt_folders), capture_output=True, text=True, timeout=600)
+    script = (
+        "select count(*) as movie_count from dim_movies;\n"
+        f".read {compiled_analyses}/which_model_wins.sql\n"
+        "create table scratch (a integer);\n"
+    )
+    result = subprocess.run(
+        ["make", "--no-print-directory", "sql"],
+        cwd=PROJECT_ROOT,
+        input=script,
+        env=_make_env(tiny_marts, dbt_folders),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "dbt compile" not in result.stdout
     out = result.stdout
     # the start-up line names the main tables
@@ -178,8 +222,15 @@ def test_make_sql_opens_the_warehouse_read_only_and_runs_a_question(tiny_marts, 
 
 def test_make_lab_serves_jupyterlab_with_the_warehouse_kernel(tiny_marts, tmp_path, monkeypatch):
     port, token = _free_port(), "movierec-test-token"
-    env = _make_env(tiny_marts, tmp_path, LAB_PORT=str(port), OPEN_BROWSER="no", JUPYTER_TOKEN=token,
-                    JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    env = _make_env(
+        tiny_marts,
+        tmp_path,
+        LAB_PORT=str(port),
+        OPEN_BROWSER="no",
+        JUPYTER_TOKEN=token,
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+    )
     lab = Started(["--no-print-directory", "lab"], env, tmp_path / "lab.log")
     try:
         page = lab.wait_for(f"http://127.0.0.1:{port}/lab?token={token}", timeout=180)
@@ -196,12 +247,15 @@ def test_make_lab_serves_jupyterlab_with_the_warehouse_kernel(tiny_marts, tmp_pa
     from nbclient import NotebookClient
 
     monkeypatch.setenv("MOVIEREC_WAREHOUSE", str(tiny_marts))
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%sql select count(*) as movie_count from dim_movies"),
-        nbformat.v4.new_code_cell("print(conn.sql('select count(*) from fct_ratings').fetchone()[0])"),
-    ])
-    NotebookClient(notebook, timeout=120, kernel_name="movierec",
-                   resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%sql select count(*) as movie_count from dim_movies"),
+            nbformat.v4.new_code_cell("print(conn.sql('select count(*) from fct_ratings').fetchone()[0])"),
+        ]
+    )
+    NotebookClient(
+        notebook, timeout=120, kernel_name="movierec", resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}
+    ).execute()
     first = notebook.cells[0].outputs[0]["data"]["text/plain"]
     assert "movie_count" in first and "250" in first
     assert notebook.cells[1].outputs[0]["text"].strip() == "30000"

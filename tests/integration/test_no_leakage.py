@@ -21,7 +21,8 @@ import pytest
 
 from movierec.generate import generate
 from movierec.ingest import ingest
-from tests.conftest import query, run_dbt as dbt
+from tests.conftest import query
+from tests.conftest import run_dbt as dbt
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +40,11 @@ FITTED = {
 
 # Every default model plus the implicit-feedback ones, with few Gibbs samples (tiny sample: fast).
 IMPLICIT_MODELS = ["bayesian_svdpp", "bayesian_timesvdpp", "blend"]
-VARS = ("{recommenders: [global_mean, movie_mean, bias_baseline, popularity, item_knn, truncated_svd, biased_mf, "
-        "bayesian_mf, ials, ease, " + ", ".join(IMPLICIT_MODELS) + "], prize_samples: 4, prize_burn_in: 2, "
-        "bpmf_samples: 4, blend_members: [bias_baseline, biased_mf, bayesian_timesvdpp]}")
+VARS = (
+    "{recommenders: [global_mean, movie_mean, bias_baseline, popularity, item_knn, truncated_svd, biased_mf, "
+    "bayesian_mf, ials, ease, " + ", ".join(IMPLICIT_MODELS) + "], prize_samples: 4, prize_burn_in: 2, "
+    "bpmf_samples: 4, blend_members: [bias_baseline, biased_mf, bayesian_timesvdpp]}"
+)
 
 
 def fitted_state(warehouse):
@@ -88,12 +91,16 @@ def rewrite_ratings(warehouse, held_out: bool) -> int:
     """Replace r by 6 - r for the probe pairs (held_out) or for as many training pairs."""
     pairs = "select user_id, movie_id from raw.probe"
     if not held_out:
-        pairs = ("select user_id, movie_id from raw.ratings anti join raw.probe using (user_id, movie_id) "
-                 "order by user_id, movie_id limit (select count(*) from raw.probe)")
+        pairs = (
+            "select user_id, movie_id from raw.ratings anti join raw.probe using (user_id, movie_id) "
+            "order by user_id, movie_id limit (select count(*) from raw.probe)"
+        )
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"create temp table pairs as {pairs}")
-        con.execute("update raw.ratings set rating = 6 - rating "
-                    "where (user_id, movie_id) in (select (user_id, movie_id) from pairs)")
+        con.execute(
+            "update raw.ratings set rating = 6 - rating "
+            "where (user_id, movie_id) in (select (user_id, movie_id) from pairs)"
+        )
         return con.execute("select count(*) from pairs").fetchone()[0]
 
 
@@ -111,16 +118,29 @@ def refit(tmp, warehouse, name: str, held_out: bool):
     copy = tmp / f"{name}.duckdb"
     shutil.copy(warehouse, copy)
     assert rewrite_ratings(copy, held_out) > 0
-    dbt(["run", "--select", "+model_runs", "+user_factors", "+movie_factors", "+model_predictions",
-         "+model_recommendations_eval", "--vars", VARS], copy, tmp)
+    dbt(
+        [
+            "run",
+            "--select",
+            "+model_runs",
+            "+user_factors",
+            "+movie_factors",
+            "+model_predictions",
+            "+model_recommendations_eval",
+            "--vars",
+            VARS,
+        ],
+        copy,
+        tmp,
+    )
     return copy
 
 
 def test_split_uses_the_probe_set(fitted):
     _, warehouse = fitted
     assert query(warehouse, "select distinct split_strategy from int_ratings_split") == [("probe",)]
-    (test_rows,), = query(warehouse, "select count(*) from int_ratings_test")
-    (probe_rows,), = query(warehouse, "select count(*) from raw.probe")
+    ((test_rows,),) = query(warehouse, "select count(*) from int_ratings_test")
+    ((probe_rows,),) = query(warehouse, "select count(*) from raw.probe")
     assert test_rows == probe_rows > 0
 
 
@@ -130,8 +150,9 @@ def test_held_out_ratings_reach_no_fitted_parameter(fitted):
     before, after = fitted_state(warehouse), fitted_state(changed)
     for name in FITTED:
         diff = next(((a, b) for a, b in zip(after[name], before[name]) if not _close(a, b)), None)
-        assert same(after[name], before[name]), \
+        assert same(after[name], before[name]), (
             f"{name} changed when only held-out ratings changed: leakage (first difference: {diff})"
+        )
 
 
 def test_control_rewriting_training_ratings_changes_the_fit(fitted):
@@ -144,16 +165,20 @@ def test_control_rewriting_training_ratings_changes_the_fit(fitted):
 
 def test_implicit_models_read_the_held_out_pairs_but_no_rating(fitted):
     _, warehouse = fitted
-    columns = {name for (name,) in query(warehouse, "select column_name from information_schema.columns "
-                                                    "where table_name = 'int_implicit_pairs'")}
+    columns = {
+        name
+        for (name,) in query(
+            warehouse, "select column_name from information_schema.columns where table_name = 'int_implicit_pairs'"
+        )
+    }
     assert "rating" not in columns
-    (pairs,), = query(warehouse, "select count(*) from int_implicit_pairs where pair_source = 'test'")
-    (probe,), = query(warehouse, "select count(*) from raw.probe")
+    ((pairs,),) = query(warehouse, "select count(*) from int_implicit_pairs where pair_source = 'test'")
+    ((probe,),) = query(warehouse, "select count(*) from raw.probe")
     assert pairs == probe > 0
     runs = dict(query(warehouse, "select model_name, hyperparameters::varchar from model_runs"))
     assert set(IMPLICIT_MODELS) <= set(runs)
-    (train,), = query(warehouse, "select count(*) from int_ratings_train")
+    ((train,),) = query(warehouse, "select count(*) from int_ratings_train")
     # N(u) is built from the training pairs plus the held-out (and qualifying) pairs on known users and movies
-    (extra,), = query(warehouse, "select count(*) from int_implicit_pairs")
+    ((extra,),) = query(warehouse, "select count(*) from int_implicit_pairs")
     implicit_pairs = json.loads(runs["bayesian_svdpp"])["implicit_pairs"]
     assert train < implicit_pairs <= train + extra

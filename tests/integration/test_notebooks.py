@@ -20,8 +20,14 @@ NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 FIGURES = {
     "01_explore": {"data_flow", "rating_distribution", "ratings_over_time", "long_tail", "user_activity"},
     "02_models": {"model_rmse", "rmse_by_activity", "ranking_metrics"},
-    "03_recommend": {"user_recommendations", "similar_movies", "latent_space", "genre_recovery", "latent_spectrum",
-                     "factor_extremes"},
+    "03_recommend": {
+        "user_recommendations",
+        "similar_movies",
+        "latent_space",
+        "genre_recovery",
+        "latent_spectrum",
+        "factor_extremes",
+    },
 }
 
 
@@ -52,12 +58,14 @@ def test_notebook_runs_end_to_end(path, tiny_marts, tmp_path, monkeypatch):
     monkeypatch.delenv("MOVIEREC_USER", raising=False)
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()  # raises CellExecutionError with the failing cell and its traceback
 
-    errors = [output for cell in notebook.cells for output in cell.get("outputs", [])
-              if output.get("output_type") == "error"]
+    errors = [
+        output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"
+    ]
     assert not errors
     saved = {png.stem for png in figures.glob("*.png")}
     assert saved == FIGURES[path.stem]

@@ -8,7 +8,8 @@ import pytest
 
 from movierec.generate import generate
 from movierec.ingest import ingest
-from tests.conftest import query, run_dbt as dbt
+from tests.conftest import query
+from tests.conftest import run_dbt as dbt
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +33,9 @@ def test_dbt_build_fills_the_marts_from_the_raw_tables(tiny_warehouse):
 
 
 def test_every_raw_line_is_accounted_for(tiny_warehouse):
-    (lines, accounted), = query(tiny_warehouse,
-                                "select sum(lines), sum(headers + blank + loaded + rejected + duplicates) from raw.files")
+    ((lines, accounted),) = query(
+        tiny_warehouse, "select sum(lines), sum(headers + blank + loaded + rejected + duplicates) from raw.files"
+    )
     assert lines == accounted
     assert query(tiny_warehouse, "select count(*) from raw.rejects") == [(0,)]
     assert query(tiny_warehouse, "select count(*) from raw.probe")[0][0] > 0

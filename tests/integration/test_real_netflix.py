@@ -49,8 +49,9 @@ def test_both_layouts_hold_identical_ratings(tmp_path):
         else:
             shutil.copytree(EXCERPTS / "training_set", folder / "training_set")
         ingest(folder, warehouse=folder / "w.duckdb", quiet=True)
-        results.append(query(folder / "w.duckdb",
-                             "select movie_id, user_id, rating, rated_on from raw.ratings order by all"))
+        results.append(
+            query(folder / "w.duckdb", "select movie_id, user_id, rating, rated_on from raw.ratings order by all")
+        )
     assert results[0] == results[1]
 
 
@@ -62,8 +63,9 @@ def test_title_list_gives_17770_titles_with_commas_and_accents_intact(tmp_path):
     shutil.copy(TITLES, folder / "movie_titles.txt")
     summary = ingest(folder, warehouse=tmp_path / "w.duckdb", quiet=True)
     warehouse = tmp_path / "w.duckdb"
-    assert query(warehouse, "select count(*), count(distinct movie_id), min(movie_id), max(movie_id) from raw.movies") == [
-        (17_770, 17_770, 1, 17_770)]
+    assert query(
+        warehouse, "select count(*), count(distinct movie_id), min(movie_id), max(movie_id) from raw.movies"
+    ) == [(17_770, 17_770, 1, 17_770)]
     assert query(warehouse, "select title from raw.movies where movie_id = 6483") == [("Smokey Joe's Café",)]
     assert query(warehouse, "select count(*) from raw.movies where release_year is null")[0][0] > 0
     with_commas = query(warehouse, "select count(*) from raw.movies where title like '%,%'")[0][0]

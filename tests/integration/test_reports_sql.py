@@ -48,8 +48,20 @@ TEMPLATE = re.compile(r"\$\{\s*([\w.]+)\s*\}")
 TAG = re.compile(r"<([A-Z]\w*)((?:\s+[\w-]+(?:=(?:\"[^\"]*\"|'[^']*'|\{[^}]*\}|[^\s/>]+))?)*)\s*(/?)>")
 ATTRIBUTE = re.compile(r"([\w-]+)(?:=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s/>]+)))?")
 # component attributes that name a column of the component's data
-COLUMN_ATTRIBUTES = {"x", "y", "y2", "value", "column", "series", "label", "tooltipTitle", "size", "id",
-                     "sort", "comparison"}
+COLUMN_ATTRIBUTES = {
+    "x",
+    "y",
+    "y2",
+    "value",
+    "column",
+    "series",
+    "label",
+    "tooltipTitle",
+    "size",
+    "id",
+    "sort",
+    "comparison",
+}
 
 
 def sql_literal(value) -> str:
@@ -68,7 +80,7 @@ class Component:
     name: str
     attributes: dict[str, str]
     braced: set[str]
-    children: list["Component"] = field(default_factory=list)
+    children: list[Component] = field(default_factory=list)
 
 
 def parse_components(markdown: str) -> list[Component]:
@@ -112,7 +124,7 @@ class Page:
     components: list[Component]
 
     @classmethod
-    def read(cls, path: Path) -> "Page":
+    def read(cls, path: Path) -> Page:
         markdown = path.read_text()
         queries = {name: body.strip() for name, body in QUERY_BLOCK.findall(markdown)}
         return cls(path, queries, parse_components(markdown))
@@ -166,8 +178,11 @@ class Resolver:
         for component in walk(self.page.components):
             if component.attributes.get("name") != name:
                 continue
-            static = [(c.attributes["value"], c.attributes.get("valueLabel", c.attributes["value"]))
-                      for c in component.children if c.name in {"DropdownOption", "ButtonGroupItem"}]
+            static = [
+                (c.attributes["value"], c.attributes.get("valueLabel", c.attributes["value"]))
+                for c in component.children
+                if c.name in {"DropdownOption", "ButtonGroupItem"}
+            ]
             if static:
                 return static
             data = component.attributes.get("data")
@@ -180,8 +195,13 @@ class Resolver:
             if component.attributes.get("multiple", "false") != "false":
                 # a multi-select Dropdown gives `(v1, v2, ...)`, ready for `in`: one pick, then two
                 picks = [values[:1], values[:2]]
-                return [("(" + ", ".join(sql_literal(row[value_column]) for row in pick) + ")",
-                         ", ".join(str(row[label_column]) for row in pick)) for pick in picks]
+                return [
+                    (
+                        "(" + ", ".join(sql_literal(row[value_column]) for row in pick) + ")",
+                        ", ".join(str(row[label_column]) for row in pick),
+                    )
+                    for pick in picks
+                ]
             return [(str(row[value_column]), str(row[label_column])) for row in values]
         raise AssertionError(f"{self.page.name}: ${{inputs.{name}}} is used but no input is named {name}")
 
@@ -215,13 +235,17 @@ class Resolver:
         try:
             result = self.con.execute(sql)
         except duckdb.Error as error:
-            raise AssertionError(f"{self.page.name}: query {query} fails with inputs {choice}:\n{sql}\n{error}") from None
+            raise AssertionError(
+                f"{self.page.name}: query {query} fails with inputs {choice}:\n{sql}\n{error}"
+            ) from None
         columns = [d[0] for d in result.description]
         return columns, [dict(zip(columns, row)) for row in result.fetchall()]
 
 
-@pytest.mark.skipif(not (REPORTS / "node_modules" / "@evidence-dev").exists() or shutil.which("node") is None,
-                    reason="reports/node_modules not installed (cd reports && npm ci)")
+@pytest.mark.skipif(
+    not (REPORTS / "node_modules" / "@evidence-dev").exists() or shutil.which("node") is None,
+    reason="reports/node_modules not installed (cd reports && npm ci)",
+)
 def test_pages_compile_with_evidence():
     result = subprocess.run(["node", "check-pages.mjs"], cwd=REPORTS, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -271,7 +295,8 @@ def test_components_name_columns_of_their_query(path, report_db):
             for column in names:
                 assert column in columns_of[query], (
                     f"{page.name}: <{component.name} {key}={value}> names no column of query {query} "
-                    f"({', '.join(columns_of[query])})")
+                    f"({', '.join(columns_of[query])})"
+                )
 
     def visit(components: list[Component], data: str | None) -> None:
         for component in components:
@@ -296,12 +321,16 @@ def test_movie_map_holds_the_principal_components_of_the_model_factors(tiny_mart
         scores = con.sql("""
             select movie_id, component, score, explained_variance_ratio, is_fitted
             from movie_map order by movie_id, component""").df()
-        factors = con.sql("""
+        factors = (
+            con.sql("""
             select movie_factors.movie_id, movie_factors.factors
             from movie_factors
             where movie_factors.model_name = (select any_value(model_name) from movie_map)
-            order by movie_factors.movie_id""").df().set_index("movie_id")
-        (model_name,), = con.sql("select distinct model_name from movie_map").fetchall()
+            order by movie_factors.movie_id""")
+            .df()
+            .set_index("movie_id")
+        )
+        ((model_name,),) = con.sql("select distinct model_name from movie_map").fetchall()
     assert len(scores) > 0, "the latent-space model of the tiny build has no factors"
     assert model_name == "biased_mf"  # var latent_space_model: taste factors, not the serving model's
     wide = scores.pivot(index="movie_id", columns="component", values="score")
@@ -310,13 +339,14 @@ def test_movie_map_holds_the_principal_components_of_the_model_factors(tiny_mart
 
     matrix = np.stack(factors.loc[fitted.index, "factors"].to_numpy()).astype(float)
     centred = matrix[fitted.to_numpy()] - matrix[fitted.to_numpy()].mean(axis=0)
-    total_variance = (centred ** 2).sum()
+    total_variance = (centred**2).sum()
     on_fitted = wide[fitted].to_numpy()
-    np.testing.assert_allclose((on_fitted ** 2).sum(axis=0) / total_variance, ratios, rtol=1e-4)
+    np.testing.assert_allclose((on_fitted**2).sum(axis=0) / total_variance, ratios, rtol=1e-4)
     assert np.all(np.diff(ratios) <= 1e-12) and ratios.sum() <= 1 + 1e-9
     covariance = np.cov(on_fitted, rowvar=False)
     off_diagonal = covariance - np.diag(np.diag(covariance))
     assert np.abs(off_diagonal).max() < 1e-4 * np.diag(covariance).max()
     assert (on_fitted[np.abs(on_fitted).argmax(axis=0), range(on_fitted.shape[1])] > 0).all()
-    np.testing.assert_allclose(ratios, np.linalg.svd(centred, compute_uv=False)[: len(ratios)] ** 2 / total_variance,
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        ratios, np.linalg.svd(centred, compute_uv=False)[: len(ratios)] ** 2 / total_variance, rtol=1e-4
+    )

@@ -3,7 +3,6 @@ engine give the same lists, the Python API gives the lists of the table, and the
 
 from __future__ import annotations
 
-
 import duckdb
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from movierec.models.data import Ratings
 from movierec.models.export import export_artifacts
 from movierec.models.mf import BiasedMF
 from movierec.serving import Service
-from tests.conftest import query, run_dbt as dbt
+from tests.conftest import query
+from tests.conftest import run_dbt as dbt
 
 pytestmark = pytest.mark.slow
 MODEL = "serving_test_mf"  # a name no colleague's fit_<name> model uses
@@ -46,23 +46,52 @@ def built(tmp_path_factory):
         model.name = MODEL
         artifacts = export_artifacts(model, test, n_factors=k, eval_max_users=10)
         con.register("artifacts", artifacts)
-        con.execute("insert into user_factors select model_name, user_id, bias, factors from artifacts where record = 'user'")
-        con.execute("insert into movie_factors select model_name, movie_id, bias, factors from artifacts where record = 'movie'")
-        con.execute("insert into model_runs select model_name, cast(hyperparameters as json), fit_seconds, train_rmse, "
-                    "train_ratings, bias from artifacts where record = 'run'")
+        con.execute(
+            "insert into user_factors select model_name, user_id, bias, factors from artifacts where record = 'user'"
+        )
+        con.execute(
+            "insert into movie_factors select model_name, movie_id, bias, factors from artifacts where record = 'movie'"
+        )
+        con.execute(
+            "insert into model_runs select model_name, cast(hyperparameters as json), fit_seconds, train_rmse, "
+            "train_ratings, bias from artifacts where record = 'run'"
+        )
     dbt(["build", "--select", *SERVING, *KEEP_FITS, "--vars", serving_vars("python")], warehouse, tmp)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table python_recommendations as select * from user_recommendations")
         con.execute("create table python_similar as select * from similar_movies")
     # engine auto with a zero pair budget must choose python, and read the batch tables
-    dbt(["run", "--select", *SERVING, *KEEP_FITS, "--vars",
-         serving_vars("auto")[:-1] + ", recommendations_sql_max_pairs: 0}"], warehouse, tmp)
+    dbt(
+        [
+            "run",
+            "--select",
+            *SERVING,
+            *KEEP_FITS,
+            "--vars",
+            serving_vars("auto")[:-1] + ", recommendations_sql_max_pairs: 0}",
+        ],
+        warehouse,
+        tmp,
+    )
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table auto_engine as select recommendations_engine from serving_config")
         con.execute("create table auto_recommendations as select * from user_recommendations")
         con.execute("create table auto_similar as select * from similar_movies")
-    dbt(["build", "--select", *SERVING, "assert_no_rated_movie_is_recommended", "assert_serving_ranks_have_no_gaps",
-         "assert_similar_movies_meet_min_support", *KEEP_FITS, "--vars", serving_vars("sql")], warehouse, tmp)
+    dbt(
+        [
+            "build",
+            "--select",
+            *SERVING,
+            "assert_no_rated_movie_is_recommended",
+            "assert_serving_ranks_have_no_gaps",
+            "assert_similar_movies_meet_min_support",
+            *KEEP_FITS,
+            "--vars",
+            serving_vars("sql"),
+        ],
+        warehouse,
+        tmp,
+    )
     return warehouse
 
 
@@ -76,16 +105,19 @@ def test_engine_auto_above_the_pair_budget_scores_in_python_with_the_same_rows(b
 
 def test_the_requested_model_serves_and_every_user_gets_a_list(built):
     assert query(built, "select model_name, is_requested_model from serving_config") == [(MODEL, True)]
-    (users, listed), = query(built, "select (select count(*) from dim_users), count(distinct user_id) "
-                                    "from user_recommendations")
+    ((users, listed),) = query(
+        built, "select (select count(*) from dim_users), count(distinct user_id) from user_recommendations"
+    )
     assert users == listed
-    (fallback,), = query(built, "select count(distinct user_id) from user_recommendations where is_fallback")
-    (few,), = query(built, "select count(*) from dim_users where rating_count < 5")
+    ((fallback,),) = query(built, "select count(distinct user_id) from user_recommendations where is_fallback")
+    ((few,),) = query(built, "select count(*) from dim_users where rating_count < 5")
     assert fallback >= few
 
 
 def test_sql_and_python_engines_agree(built):
-    (differ, reasons, worst, total), = query(built, """
+    ((differ, reasons, worst, total),) = query(
+        built,
+        """
         select
             count(*) filter (where sql_rows.movie_id is distinct from py.movie_id),
             count(*) filter (where sql_rows.reason is distinct from py.reason),
@@ -93,17 +125,23 @@ def test_sql_and_python_engines_agree(built):
             count(*)
         from user_recommendations as sql_rows
         full outer join python_recommendations as py
-            on sql_rows.user_id = py.user_id and sql_rows.rank = py.rank""")
+            on sql_rows.user_id = py.user_id and sql_rows.rank = py.rank""",
+    )
     assert total > 1000 and differ == 0 and reasons == 0 and worst < 1e-5
-    (differ, total), = query(built, """
+    ((differ, total),) = query(
+        built,
+        """
         select count(*) filter (where a.similar_movie_id is distinct from b.similar_movie_id), count(*)
-        from similar_movies as a full outer join python_similar as b on a.movie_id = b.movie_id and a.rank = b.rank""")
+        from similar_movies as a full outer join python_similar as b on a.movie_id = b.movie_id and a.rank = b.rank""",
+    )
     assert total > 100 and differ == 0
 
 
 def test_the_api_gives_the_lists_of_the_table(built):
-    rows = query(built, "select user_id, rank, movie_id, score, reason, is_fallback from user_recommendations "
-                        "order by user_id, rank")
+    rows = query(
+        built,
+        "select user_id, rank, movie_id, score, reason, is_fallback from user_recommendations order by user_id, rank",
+    )
     table = {}
     for user, _rank, movie, score, reason, fallback in rows:
         table.setdefault(user, []).append((movie, score, reason, fallback))
@@ -133,10 +171,10 @@ def test_the_api_gives_the_similar_movies_of_the_table(built):
 def test_cli_prints_recommendations(built, capsys):
     from movierec.cli import main
 
-    (user,), = query(built, "select min(user_id) from user_recommendations where not is_fallback")
+    ((user,),) = query(built, "select min(user_id) from user_recommendations where not is_fallback")
     assert main(["recommend", "--user", str(user), "--warehouse", str(built)]) == 0
     out = capsys.readouterr().out
     assert f"by {MODEL}" in out and "because you rated" in out
-    (title,), = query(built, "select title from dim_movies where rating_count >= 20 order by movie_id limit 1")
+    ((title,),) = query(built, "select title from dim_movies where rating_count >= 20 order by movie_id limit 1")
     assert main(["similar", "--title", title.upper(), "--warehouse", str(built)]) == 0
     assert "similarity" in capsys.readouterr().out

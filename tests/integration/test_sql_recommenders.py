@@ -24,11 +24,14 @@ def _sorted(table) -> pa.Table:
     return table.sort_by([(column, "ascending") for column in KEY])
 
 
-@pytest.mark.parametrize("name, make", [
-    ("global_mean", GlobalMean),
-    ("movie_mean", lambda: MovieMean(damping=5)),  # var movie_mean_damping
-    ("popularity", Popularity),
-])
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("global_mean", GlobalMean),
+        ("movie_mean", lambda: MovieMean(damping=5)),  # var movie_mean_damping
+        ("popularity", Popularity),
+    ],
+)
 def test_sql_artifacts_equal_the_python_models(tiny_marts, name, make):
     with duckdb.connect(str(tiny_marts), read_only=True) as con:
         sql = _sorted(con.sql(f"select * from fit_{name}").arrow())

@@ -26,17 +26,32 @@ def test_tutorial_figures_read_from_a_built_warehouse(tiny_marts):
 
 def test_the_command_writes_the_json(tiny_marts, tmp_path):
     out = tmp_path / "figures.json"
-    result = subprocess.run([sys.executable, "-m", "movierec.tutorial_figures", "--warehouse", str(tiny_marts),
-                             "--out", str(out)], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "movierec.tutorial_figures", "--warehouse", str(tiny_marts), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert f"wrote {len(FIGURES)} figures" in result.stdout
     assert json.loads(out.read_text()) == collect(tiny_marts)
 
 
 def test_the_command_names_a_missing_warehouse(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "movierec.tutorial_figures", "--warehouse",
-                             str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "f.json")],
-                            capture_output=True, text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "movierec.tutorial_figures",
+            "--warehouse",
+            str(tmp_path / "none.duckdb"),
+            "--out",
+            str(tmp_path / "f.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert result.returncode == 1
     assert "no warehouse at" in result.stderr and "run make demo first" in result.stderr
     assert not (tmp_path / "f.json").exists()
@@ -49,8 +64,20 @@ def test_a_warehouse_without_the_marts_gives_no_values_and_a_warning(tmp_path):
 
     warehouse = tmp_path / "empty.duckdb"
     duckdb.connect(str(warehouse)).close()
-    result = subprocess.run([sys.executable, "-m", "movierec.tutorial_figures", "--warehouse", str(warehouse),
-                             "--out", str(tmp_path / "f.json")], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "movierec.tutorial_figures",
+            "--warehouse",
+            str(warehouse),
+            "--out",
+            str(tmp_path / "f.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert f"{len(FIGURES)} figures have no value in this warehouse" in result.stderr
     assert all(figure["text"] is None for figure in json.loads((tmp_path / "f.json").read_text()).values())

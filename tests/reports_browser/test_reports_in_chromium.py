@@ -45,8 +45,19 @@ pytestmark = [
 PAGES_DIR = PROJECT_ROOT / "reports" / "pages"
 SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
 PAGES = sorted(PAGES_DIR.glob("*.md"))
-CHART_TAGS = ("BarChart", "LineChart", "ScatterPlot", "AreaChart", "BubbleChart", "Histogram", "Heatmap",
-              "FunnelChart", "SankeyDiagram", "BoxPlot", "CalendarHeatmap")
+CHART_TAGS = (
+    "BarChart",
+    "LineChart",
+    "ScatterPlot",
+    "AreaChart",
+    "BubbleChart",
+    "Histogram",
+    "Heatmap",
+    "FunnelChart",
+    "SankeyDiagram",
+    "BoxPlot",
+    "CalendarHeatmap",
+)
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SETTLE_SECONDS = 60  # the longest a page may take to run its queries and draw
 CHANGE_SECONDS = 20  # the longest an input may take to start changing what it filters
@@ -110,7 +121,7 @@ class Declared:
     button_groups: list[dict] = field(default_factory=list)  # attributes, and "items": their labels
 
     @classmethod
-    def of(cls, path: Path) -> "Declared":
+    def of(cls, path: Path) -> Declared:
         text = re.sub(r"^```sql.*?^```", "", path.read_text(), flags=re.MULTILINE | re.DOTALL)
         charts = len(re.findall(r"<(?:%s)\b" % "|".join(CHART_TAGS), text))
         tables = len(re.findall(r"<DataTable\b", text))
@@ -118,14 +129,17 @@ class Declared:
         def attributes(tag):
             return dict(
                 (m.group(1), next(g for g in m.groups()[1:] if g is not None))
-                for m in re.finditer(r"([\w-]+)=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s/>]+))", tag))
+                for m in re.finditer(r"([\w-]+)=(?:\"([^\"]*)\"|'([^']*)'|\{([^}]*)\}|([^\s/>]+))", tag)
+            )
 
         dropdowns = [attributes(tag) for tag in re.findall(r"<Dropdown\b[^>]*>", text)]
         button_groups = []
         for tag, body in re.findall(r"(<ButtonGroup\b[^>]*>)(.*?)</ButtonGroup>", text, flags=re.DOTALL):
             group = attributes(tag)
-            group["items"] = [attributes(item).get("valueLabel") or attributes(item)["value"]
-                              for item in re.findall(r"<ButtonGroupItem\b[^>]*>", body)]
+            group["items"] = [
+                attributes(item).get("valueLabel") or attributes(item)["value"]
+                for item in re.findall(r"<ButtonGroupItem\b[^>]*>", body)
+            ]
             button_groups.append(group)
         return cls(charts, tables, dropdowns, button_groups)
 
@@ -169,8 +183,13 @@ class Visit:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(
-            f"console: {message.text} ({message.location.get('url', '')})"))
+        self.page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+            ),
+        )
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         self.page.goto(url, wait_until="load")
         self.snapshot = self.settle()
@@ -217,8 +236,12 @@ class Visit:
 
 def content(snapshot: dict) -> str:
     """What an input may change: the text of the tables and the data of the charts."""
-    return json.dumps({"tables": [t["text"] for t in snapshot["tables"]],
-                       "charts": [[s["data"] for s in c["series"]] for c in snapshot["charts"]]})
+    return json.dumps(
+        {
+            "tables": [t["text"] for t in snapshot["tables"]],
+            "charts": [[s["data"] for s in c["series"]] for c in snapshot["charts"]],
+        }
+    )
 
 
 def check_drawn(name: str, declared: Declared, snapshot: dict) -> list[str]:
@@ -227,8 +250,10 @@ def check_drawn(name: str, declared: Declared, snapshot: dict) -> list[str]:
         problems.append(f"{name}: {len(snapshot['charts'])} charts drawn, the page declares {declared.charts}")
     for number, chart in enumerate(snapshot["charts"], 1):
         if chart["marks"] == 0 or chart["drawn"] == 0:
-            problems.append(f"{name}: chart {number} draws no marks (series: "
-                            f"{[(s['type'], s['name'], s['points']) for s in chart['series']]})")
+            problems.append(
+                f"{name}: chart {number} draws no marks (series: "
+                f"{[(s['type'], s['name'], s['points']) for s in chart['series']]})"
+            )
     if len(snapshot["tables"]) < declared.tables:
         problems.append(f"{name}: {len(snapshot['tables'])} tables shown, the page declares {declared.tables}")
     for number, table in enumerate(snapshot["tables"], 1):
@@ -247,8 +272,9 @@ def open_options(visit: Visit, dropdown: dict[str, str]):
     """Open a Dropdown; returns the locator of its options (without Select all / Clear selection)."""
     button = dropdown_button(visit, dropdown)
     if not button.count():
-        raise AssertionError(f"Dropdown {dropdown['name']} ({dropdown.get('title')!r}) is not on the page "
-                             f"(its options query failed?)")
+        raise AssertionError(
+            f"Dropdown {dropdown['name']} ({dropdown.get('title')!r}) is not on the page (its options query failed?)"
+        )
     button.click(timeout=10_000)
     options = visit.page.get_by_role("option").filter(has_not_text=re.compile(r"^(Select all|Clear selection)$"))
     options.first.wait_for(timeout=10_000)

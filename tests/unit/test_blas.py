@@ -59,9 +59,18 @@ def test_a_dbt_process_holds_one_blas_thread_after_its_fits_end():
         "worker = threading.Thread(target=fit); worker.start(); worker.join()\n"
         "print(sorted({pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'}))\n"
     )
-    before = subprocess.run([sys.executable, "-c", "import numpy, scipy.linalg\n" + script.split("def fit")[0]
-                             + "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    before = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import numpy, scipy.linalg\n"
+            + script.split("def fit")[0]
+            + "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if before == "[1]":
         pytest.skip("BLAS runs one thread anyway here: nothing to tell apart")
     after = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()

@@ -17,17 +17,37 @@ ROOT = Path(__file__).resolve().parents[2]
 # The order the data flows in; a folder under models/ or python_models/ is its layer.
 LAYERS = ["staging", "intermediate", "recommenders", "marts", "serving", "evaluation", "reporting"]
 # What movierec.serving, the reports and the notebooks read by name from the serving layer.
-SERVING_CONTRACT = ["movie_factors", "user_factors", "model_runs", "serving_config", "serving_user_ratings",
-                    "popular_movies", "user_recommendations", "similar_movies"]
+SERVING_CONTRACT = [
+    "movie_factors",
+    "user_factors",
+    "model_runs",
+    "serving_config",
+    "serving_user_ratings",
+    "popular_movies",
+    "user_recommendations",
+    "similar_movies",
+]
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("parse")
     env = {**os.environ, "MOVIEREC_WAREHOUSE": str(tmp / "none.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--no-partial-parse",
-                             "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "parse",
+            "--no-partial-parse",
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return json.loads((tmp / "target" / "manifest.json").read_text())
 
@@ -41,8 +61,11 @@ def _layer(node: dict) -> str:
 
 
 def test_every_model_sits_in_a_layer_folder(manifest):
-    stray = [f"{node['original_file_path']}" for node in _models(manifest).values()
-             if len(node["fqn"]) < 3 or _layer(node) not in LAYERS]
+    stray = [
+        f"{node['original_file_path']}"
+        for node in _models(manifest).values()
+        if len(node["fqn"]) < 3 or _layer(node) not in LAYERS
+    ]
     assert not stray, f"models outside the layer folders {LAYERS}: {stray}"
 
 
@@ -59,8 +82,9 @@ def test_models_read_only_their_own_layer_and_the_ones_above(manifest):
     for node in models.values():
         for parent in node["depends_on"]["nodes"]:
             if parent in models and LAYERS.index(_layer(models[parent])) > LAYERS.index(_layer(node)):
-                backwards.append(f"{node['name']} ({_layer(node)}) reads {models[parent]['name']} "
-                                 f"({_layer(models[parent])})")
+                backwards.append(
+                    f"{node['name']} ({_layer(node)}) reads {models[parent]['name']} ({_layer(models[parent])})"
+                )
     assert not backwards, "arrows running back up the layers:\n" + "\n".join(backwards)
 
 

@@ -15,8 +15,12 @@ VAR_CALL = re.compile(r"""\bvar\(\s*['"](\w+)['"]\s*(,)?""")
 
 def _project_files() -> list[Path]:
     folders = ["models", "python_models", "macros", "analyses", "tests/data_tests"]
-    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*")
-                  if p.is_file() and p.suffix in {".sql", ".yml", ".py"})
+    return sorted(
+        p
+        for folder in folders
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file() and p.suffix in {".sql", ".yml", ".py"}
+    )
 
 
 def _declared() -> dict:
@@ -35,8 +39,12 @@ def test_every_var_used_is_declared_once_with_its_default():
 
 
 def test_no_inline_defaults_outside_the_declaration():
-    inline = [f"{path.relative_to(ROOT)}: var('{m.group(1)}', ...)"
-              for path in _project_files() for m in VAR_CALL.finditer(path.read_text()) if m.group(2)]
+    inline = [
+        f"{path.relative_to(ROOT)}: var('{m.group(1)}', ...)"
+        for path in _project_files()
+        for m in VAR_CALL.finditer(path.read_text())
+        if m.group(2)
+    ]
     assert not inline, "defaults belong in dbt_project.yml only:\n" + "\n".join(inline)
 
 

@@ -18,12 +18,12 @@ from movierec.serving import ModelFactors, fold_in_user
 # Settings under which each fit converges on the data below (more epochs than the defaults), and the
 # largest difference allowed between a folded-in user and the stored one (measured in brackets).
 CONVERGED = {
-    "global_mean": ({}, 0.0),                                                     # nothing per user
-    "movie_mean": ({}, 0.0),                                                      # nothing per user
-    "bias_baseline": ({"epochs": 10}, 1e-9),                                      # exact (2e-16)
-    "truncated_svd": ({"n_factors": 4}, 1e-4),                                    # (3e-8)
+    "global_mean": ({}, 0.0),  # nothing per user
+    "movie_mean": ({}, 0.0),  # nothing per user
+    "bias_baseline": ({"epochs": 10}, 1e-9),  # exact (2e-16)
+    "truncated_svd": ({"n_factors": 4}, 1e-4),  # (3e-8)
     "biased_mf": ({"n_factors": 5, "reg": 0.05, "reg_bias": 0.05, "epochs": 40}, 1e-4),  # (1e-5)
-    "ials": ({"n_factors": 4, "reg": 0.03, "iterations": 60}, 1e-3),              # (4e-4)
+    "ials": ({"n_factors": 4, "reg": 0.03, "iterations": 60}, 1e-3),  # (4e-4)
 }
 
 
@@ -52,12 +52,15 @@ def test_folding_in_a_training_user_gives_back_their_fitted_vector(name, train):
     csr = train.csr()
     worst = 0.0
     for user in range(0, train.n_users, 7):
-        movies = csr.indices[csr.indptr[user]:csr.indptr[user + 1]]
-        ratings = csr.data[csr.indptr[user]:csr.indptr[user + 1]]
+        movies = csr.indices[csr.indptr[user] : csr.indptr[user + 1]]
+        ratings = csr.data[csr.indptr[user] : csr.indptr[user + 1]]
         bias, vector = model.fold_in(movies, ratings)
         assert vector.dtype == np.float32 and vector.shape == (model.factor_columns,)
-        worst = max(worst, abs(bias - user_bias[user]),
-                    np.abs(vector - model.user_factors[user]).max() if model.factor_columns else 0.0)
+        worst = max(
+            worst,
+            abs(bias - user_bias[user]),
+            np.abs(vector - model.user_factors[user]).max() if model.factor_columns else 0.0,
+        )
     assert worst <= tolerance, worst
 
 
@@ -67,9 +70,15 @@ def test_serving_folds_in_with_the_models_own_math(name, train):
     fitted model's, to the bit: the same function runs."""
     settings, _ = CONVERGED[name]
     model = FACTOR_MODELS[name](**settings).fit(train)
-    stored = ModelFactors(name, model.global_mean, model.hyperparameters(), model.train.movie_ids.astype(np.int64),
-                          model.movie_bias, model.movie_factors.astype(np.float32),
-                          has_user_bias=bool(np.any(model.user_bias != 0)))
+    stored = ModelFactors(
+        name,
+        model.global_mean,
+        model.hyperparameters(),
+        model.train.movie_ids.astype(np.int64),
+        model.movie_bias,
+        model.movie_factors.astype(np.float32),
+        has_user_bias=bool(np.any(model.user_bias != 0)),
+    )
     movies, ratings = np.array([0, 3, 5, 8]), np.array([5.0, 4.0, 1.0, 3.5])
     bias, vector = fold_in_user(stored, movies, ratings)
     own_bias, own_vector = model.fold_in(movies, ratings)

@@ -281,12 +281,16 @@ def test_titles_tell_the_genre(tiny):
     """A person (here: a word count) can guess a movie's genre from its title."""
     folder = tiny[0]
     genres = read_genres(folder)
-    titles = {int(line.split(",", 2)[0]): line.split(",", 2)[2]
-              for line in (folder / "movie_titles.csv").read_bytes().decode("latin-1").split("\n")[:-1]}
+    titles = {
+        int(line.split(",", 2)[0]): line.split(",", 2)[2]
+        for line in (folder / "movie_titles.csv").read_bytes().decode("latin-1").split("\n")[:-1]
+    }
     right = guessed = 0
     for movie, title in titles.items():
-        words = {genre: sum(word in title for word in adjectives + nouns)
-                 for genre, (adjectives, nouns) in _GENRE_WORDS.items()}
+        words = {
+            genre: sum(word in title for word in adjectives + nouns)
+            for genre, (adjectives, nouns) in _GENRE_WORDS.items()
+        }
         best = max(words.values())
         if best == 0:
             continue

@@ -22,8 +22,12 @@ def run(folder, tmp_path, **kwargs):
 
 
 def rejects(warehouse):
-    return [(file, line, reason) for file, line, _, reason in
-            query(warehouse, "select file, line, raw_text, reason from raw.rejects order by file, line")]
+    return [
+        (file, line, reason)
+        for file, line, _, reason in query(
+            warehouse, "select file, line, raw_text, reason from raw.rejects order by file, line"
+        )
+    ]
 
 
 def counts_add_up(warehouse):
@@ -50,14 +54,19 @@ def one_error_line(err: str) -> str:
 
 
 def test_empty_fields_in_any_column_are_rejects_not_an_abort(tmp_path):
-    folder = write_files(tmp_path / "in", {"combined_data_1.txt": (
-        "1:\n"
-        "777001,3,2005-01-01\n"
-        "777011,3,\n"            # 3: empty date
-        ",3,2005-01-01\n"        # 4: empty user
-        "777020,,2005-01-01\n"   # 5: empty rating
-        "777030,4,2005-01-02\n"
-    )})
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": (
+                "1:\n"
+                "777001,3,2005-01-01\n"
+                "777011,3,\n"  # 3: empty date
+                ",3,2005-01-01\n"  # 4: empty user
+                "777020,,2005-01-01\n"  # 5: empty rating
+                "777030,4,2005-01-02\n"
+            )
+        },
+    )
     warehouse, summary = run(folder, tmp_path, reject_threshold=1.0)
     assert rejects(warehouse) == [
         ("combined_data_1.txt", 3, "empty date field"),
@@ -69,10 +78,15 @@ def test_empty_fields_in_any_column_are_rejects_not_an_abort(tmp_path):
 
 
 def test_cr_only_line_endings_are_lines(tmp_path):
-    folder = write_files(tmp_path / "in", {"combined_data_1.txt": b"1:\r10,3,2005-01-01\r11,4,2005-01-02\r2:\r10,5,2005-02-01"})
+    folder = write_files(
+        tmp_path / "in", {"combined_data_1.txt": b"1:\r10,3,2005-01-01\r11,4,2005-01-02\r2:\r10,5,2005-02-01"}
+    )
     warehouse, summary = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, user_id, rating, line from raw.ratings order by line") == [
-        (1, 10, 3.0, 2), (1, 11, 4.0, 3), (2, 10, 5.0, 5)]
+        (1, 10, 3.0, 2),
+        (1, 11, 4.0, 3),
+        (2, 10, 5.0, 5),
+    ]
     assert (summary["lines"], summary["headers"], summary["rejected"]) == (5, 2, 0)
 
 
@@ -84,10 +98,13 @@ def test_a_stray_carriage_return_inside_a_line_is_named(tmp_path):
 
 def test_byte_order_marks_are_stripped(tmp_path):
     bom = b"\xef\xbb\xbf"
-    folder = write_files(tmp_path / "in", {
-        "combined_data_1.txt": bom + b"1:\n10,3,2005-01-01\n",
-        "movie_titles.csv": bom + "1,2003,Café\n".encode(),
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": bom + b"1:\n10,3,2005-01-01\n",
+            "movie_titles.csv": bom + "1,2003,Café\n".encode(),
+        },
+    )
     warehouse, summary = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, title from raw.movies") == [(1, "Café")]
     assert summary["rejected"] == 0 and summary["headers"] == 1
@@ -95,14 +112,14 @@ def test_byte_order_marks_are_stripped(tmp_path):
 
 
 def test_dates_outside_the_netflix_window_and_dates_with_a_time(tmp_path):
-    folder = write_files(tmp_path / "in", {"combined_data_1.txt": (
-        "1:\n"
-        "10,3,1890-01-01\n"
-        "11,3,2030-01-01\n"
-        "12,3,2005-01-01 10:00:00\n"
-        "13,3,1998-01-01\n"
-        "14,3,2006-12-31\n"
-    )})
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": (
+                "1:\n10,3,1890-01-01\n11,3,2030-01-01\n12,3,2005-01-01 10:00:00\n13,3,1998-01-01\n14,3,2006-12-31\n"
+            )
+        },
+    )
     warehouse, _ = run(folder, tmp_path, reject_threshold=1.0)
     assert rejects(warehouse) == [
         ("combined_data_1.txt", 2, "date 1890-01-01 is outside the netflix window 1998-01-01..2006-12-31"),
@@ -112,23 +129,29 @@ def test_dates_outside_the_netflix_window_and_dates_with_a_time(tmp_path):
     assert query(warehouse, "select user_id from raw.ratings order by user_id") == [(13,), (14,)]
     # the window the dbt test on fct_ratings.rated_on reads
     assert query(warehouse, "select has_dates, date_window_start, date_window_end from raw.dataset") == [
-        (True, dt.date(1998, 1, 1), dt.date(2006, 12, 31))]
+        (True, dt.date(1998, 1, 1), dt.date(2006, 12, 31))
+    ]
 
 
 def test_superscript_digits_and_one_non_utf8_byte_in_titles(tmp_path):
-    folder = write_files(tmp_path / "in", {
-        "combined_data_1.txt": "1:\n10,3,2005-01-01\n",
-        "movie_titles.csv": (
-            "1,2003,Amélie\n".encode()
-            + "²,2001,Superscript id\n".encode()
-            + "3,¹999,Superscript year\n".encode()
-            + b"4,2004,Caf\xe9 latin-1\n"
-            + "5,2005,Smokey Joe's Café\n".encode()
-        ),
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": "1:\n10,3,2005-01-01\n",
+            "movie_titles.csv": (
+                "1,2003,Amélie\n".encode()
+                + "²,2001,Superscript id\n".encode()
+                + "3,¹999,Superscript year\n".encode()
+                + b"4,2004,Caf\xe9 latin-1\n"
+                + "5,2005,Smokey Joe's Café\n".encode()
+            ),
+        },
+    )
     warehouse, summary = run(folder, tmp_path, reject_threshold=1.0)
     assert query(warehouse, "select movie_id, title from raw.movies order by movie_id") == [
-        (1, "Amélie"), (5, "Smokey Joe's Café")]  # accents intact: the file is UTF-8
+        (1, "Amélie"),
+        (5, "Smokey Joe's Café"),
+    ]  # accents intact: the file is UTF-8
     assert rejects(warehouse) == [
         ("movie_titles.csv", 2, "movie id '²' is not a positive integer"),
         ("movie_titles.csv", 3, "year '¹999' is neither a year nor NULL"),
@@ -138,8 +161,10 @@ def test_superscript_digits_and_one_non_utf8_byte_in_titles(tmp_path):
 
 
 def test_a_latin1_titles_file_stays_latin1(tmp_path):
-    folder = write_files(tmp_path / "in", {"combined_data_1.txt": "1:\n10,3,2005-01-01\n",
-                                           "movie_titles.csv": b"1,2003,Caf\xe9\n2,2004,Na\xefve\n"})
+    folder = write_files(
+        tmp_path / "in",
+        {"combined_data_1.txt": "1:\n10,3,2005-01-01\n", "movie_titles.csv": b"1,2003,Caf\xe9\n2,2004,Na\xefve\n"},
+    )
     warehouse, _ = run(folder, tmp_path)
     assert query(warehouse, "select title from raw.movies order by movie_id") == [("Café",), ("Naïve",)]
 
@@ -179,13 +204,19 @@ def test_ratings_csv_missing_its_timestamp_column_says_so(tmp_path):
 
 
 def test_ml_1m_without_users_dat_is_still_ml_1m_and_unread_files_are_named(tmp_path, capsys):
-    folder = write_files(tmp_path / "in", {"ratings.dat": "1::1193::5::978300760\n",
-                                           "movies.dat": "1193::One Flew (1975)::Drama\n"})
+    folder = write_files(
+        tmp_path / "in", {"ratings.dat": "1::1193::5::978300760\n", "movies.dat": "1193::One Flew (1975)::Drama\n"}
+    )
     warehouse, _ = run(folder, tmp_path)
     assert query(warehouse, "select variant from raw.dataset") == [("ml-1m",)]
-    folder = write_files(tmp_path / "latest", {"ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
-                                               "tags.csv": "userId,movieId,tag,timestamp\n",
-                                               "links.csv": "movieId,imdbId,tmdbId\n"})
+    folder = write_files(
+        tmp_path / "latest",
+        {
+            "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
+            "tags.csv": "userId,movieId,tag,timestamp\n",
+            "links.csv": "movieId,imdbId,tmdbId\n",
+        },
+    )
     ingest(folder, warehouse=tmp_path / "w2.duckdb", progress=False)
     assert "not loaded: tags.csv, links.csv" in capsys.readouterr().err
 
@@ -349,8 +380,10 @@ def test_a_chunk_with_a_few_bad_lines_is_reread_in_pieces_with_the_same_result(t
     from movierec.ingest import reading
 
     if layout == "netflix":
-        body = "".join(f"{m}:\n" + "".join(f"{u},{(u + m) % 5 + 1},2005-01-{u % 28 + 1:02d}\n" for u in range(1, 400))
-                       for m in range(1, 30))
+        body = "".join(
+            f"{m}:\n" + "".join(f"{u},{(u + m) % 5 + 1},2005-01-{u % 28 + 1:02d}\n" for u in range(1, 400))
+            for m in range(1, 30)
+        )
         bad = body.replace("7,3,2005-01-08\n", "7,9,2005-01-08\n").replace("300,", "x300,")
         files, kwargs = {"combined_data_1.txt": bad}, {}
     elif layout == "movielens":
@@ -368,9 +401,11 @@ def test_a_chunk_with_a_few_bad_lines_is_reread_in_pieces_with_the_same_result(t
         monkeypatch.setattr(reading, "PIECE_BYTES", piece_bytes)
         warehouse = tmp_path / f"{name}.duckdb"
         ingest(path, warehouse=warehouse, quiet=True, reject_threshold=1.0, **kwargs)
-        return (query(warehouse, "select movie_id, user_id, rating, rated_on, line from raw.ratings order by line"),
-                query(warehouse, "select line, reason from raw.rejects order by line"),
-                query(warehouse, "select lines, headers, loaded, rejected, duplicates from raw.files"))
+        return (
+            query(warehouse, "select movie_id, user_id, rating, rated_on, line from raw.ratings order by line"),
+            query(warehouse, "select line, reason from raw.rejects order by line"),
+            query(warehouse, "select lines, headers, loaded, rejected, duplicates from raw.files"),
+        )
 
     in_pieces = load("pieces", 2048)
     whole = load("whole", 1 << 30)

@@ -18,26 +18,37 @@ def run(folder, tmp_path, **kwargs):
 
 
 def test_genres_file_loads_one_row_per_movie_and_genre(tmp_path):
-    folder = write_files(tmp_path / "in", {
-        "combined_data_1.txt": CLEAN,
-        "movie_genres.csv": "movie_id,genre\n1,Horror\n1,Thriller\n2,Kids\n",
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": CLEAN,
+            "movie_genres.csv": "movie_id,genre\n1,Horror\n1,Thriller\n2,Kids\n",
+        },
+    )
     warehouse, summary = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, genre from raw.movie_genres order by movie_id, genre") == [
-        (1, "Horror"), (1, "Thriller"), (2, "Kids")]
+        (1, "Horror"),
+        (1, "Thriller"),
+        (2, "Kids"),
+    ]
     assert query(warehouse, "select kind, lines, headers, loaded, rejected from raw.files where kind = 'genres'") == [
-        ("genres", 4, 1, 3, 0)]
+        ("genres", 4, 1, 3, 0)
+    ]
     assert summary["rejected"] == 0
 
 
 def test_bad_genre_lines_are_rejected_with_line_and_reason(tmp_path):
-    lines = ["movie_id,genre"] + [f"{m},Drama" for m in range(1, 2001)] + [
-        "x,Drama",        # 2002: bad id
-        "3,",             # 2003: empty genre
-        "4,Drama,Comedy",  # 2004: three fields
-        "5,Drama",        # 2005: listed at line 6
-        "",               # 2006: blank
-    ]
+    lines = (
+        ["movie_id,genre"]
+        + [f"{m},Drama" for m in range(1, 2001)]
+        + [
+            "x,Drama",  # 2002: bad id
+            "3,",  # 2003: empty genre
+            "4,Drama,Comedy",  # 2004: three fields
+            "5,Drama",  # 2005: listed at line 6
+            "",  # 2006: blank
+        ]
+    )
     folder = write_files(tmp_path / "in", {"combined_data_1.txt": CLEAN, "movie_genres.csv": "\n".join(lines) + "\n"})
     warehouse, _ = run(folder, tmp_path, reject_threshold=0.01)
     rejects = query(warehouse, "select line, reason from raw.rejects where file = 'movie_genres.csv' order by line")

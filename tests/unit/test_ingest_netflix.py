@@ -8,8 +8,7 @@ import tarfile
 
 import pytest
 
-from movierec.ingest import IngestError, ingest
-from movierec.ingest import netflix
+from movierec.ingest import IngestError, ingest, netflix
 from tests.conftest import query, write_files
 
 CLEAN = "1:\n10,3,2005-09-06\n11,5,2005-05-13\n2:\n10,4,2004-01-01\n12,1,1999-11-11\n"
@@ -38,30 +37,35 @@ def test_clean_file_gives_every_rating_with_its_movie_and_line(tmp_path):
 
 
 def test_files_are_read_in_numeric_order_and_crlf_is_accepted(tmp_path):
-    folder = write_files(tmp_path / "in", {
-        "combined_data_10.txt": "3:\r\n7,2,2005-01-01\r\n",
-        "combined_data_2.txt": "1:\r\n7,4,2005-01-01\r\n",
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_10.txt": "3:\r\n7,2,2005-01-01\r\n",
+            "combined_data_2.txt": "1:\r\n7,4,2005-01-01\r\n",
+        },
+    )
     warehouse, _ = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, rating from raw.ratings order by file_id") == [(1, 4.0), (3, 2.0)]
     assert [r[0] for r in query(warehouse, "select file from raw.files order by file_id")] == [
-        "combined_data_2.txt", "combined_data_10.txt"]
+        "combined_data_2.txt",
+        "combined_data_10.txt",
+    ]
 
 
 BAD = (
-    "5,3,2005-01-01\n"        # 1: before any header
-    "1:\n"                    # 2
-    "10,3,2005-09-06\n"       # 3 ok
-    "11,5\n"                  # 4: two fields
-    "abc,4,2005-01-01\n"      # 5: non-integer user
-    "12,7,2005-01-01\n"       # 6: rating off scale
-    "13,4,2005-02-30\n"       # 7: impossible date
-    "\n"                      # 8: blank
-    "x1:\n"                   # 9: bad header
-    "14,2,2005-01-01\n"       # 10 ok, still movie 1
-    "15,0,2005-01-01\n"       # 11: rating 0
-    "0,3,2005-01-01\n"        # 12: user 0
-    "16,4,05-01-2005\n"       # 13: wrong date format
+    "5,3,2005-01-01\n"  # 1: before any header
+    "1:\n"  # 2
+    "10,3,2005-09-06\n"  # 3 ok
+    "11,5\n"  # 4: two fields
+    "abc,4,2005-01-01\n"  # 5: non-integer user
+    "12,7,2005-01-01\n"  # 6: rating off scale
+    "13,4,2005-02-30\n"  # 7: impossible date
+    "\n"  # 8: blank
+    "x1:\n"  # 9: bad header
+    "14,2,2005-01-01\n"  # 10 ok, still movie 1
+    "15,0,2005-01-01\n"  # 11: rating 0
+    "0,3,2005-01-01\n"  # 12: user 0
+    "16,4,05-01-2005\n"  # 13: wrong date format
 )
 
 
@@ -106,14 +110,19 @@ def test_reject_rate_over_the_threshold_stops_and_keeps_the_old_warehouse(tmp_pa
 
 
 def test_duplicate_rating_latest_date_wins_then_later_line(tmp_path):
-    folder = write_files(tmp_path / "in", {"combined_data_1.txt": (
-        "1:\n"
-        "10,2,2005-01-01\n"   # 2 superseded by line 4 (later date)
-        "11,3,2005-03-01\n"   # 3 superseded by line 5 (same date, later line)
-        "10,5,2005-02-01\n"   # 4 kept
-        "11,4,2005-03-01\n"   # 5 kept
-        "10,1,2004-12-31\n"   # 6 superseded (earlier date, even though later line)
-    )})
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": (
+                "1:\n"
+                "10,2,2005-01-01\n"  # 2 superseded by line 4 (later date)
+                "11,3,2005-03-01\n"  # 3 superseded by line 5 (same date, later line)
+                "10,5,2005-02-01\n"  # 4 kept
+                "11,4,2005-03-01\n"  # 5 kept
+                "10,1,2004-12-31\n"  # 6 superseded (earlier date, even though later line)
+            )
+        },
+    )
     warehouse, summary = run(folder, tmp_path)
     assert [(r[1], r[2], r[4]) for r in ratings(warehouse)] == [(10, 5.0, 4), (11, 4.0, 5)]
     assert query(warehouse, "select line from raw.duplicates order by line") == [(2,), (3,), (6,)]
@@ -122,20 +131,28 @@ def test_duplicate_rating_latest_date_wins_then_later_line(tmp_path):
 
 def test_duplicates_across_files_and_chunks_are_resolved(tmp_path, monkeypatch):
     # Movie 1 appears in two files: the block is split, so the warehouse-wide pass decides.
-    folder = write_files(tmp_path / "in", {
-        "combined_data_1.txt": "1:\n10,2,2005-01-01\n11,3,2005-01-01\n",
-        "combined_data_2.txt": "1:\n10,4,2005-01-01\n2:\n10,1,2005-01-01\n",
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": "1:\n10,2,2005-01-01\n11,3,2005-01-01\n",
+            "combined_data_2.txt": "1:\n10,4,2005-01-01\n2:\n10,1,2005-01-01\n",
+        },
+    )
     warehouse, summary = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, user_id, rating from raw.ratings order by all") == [
-        (1, 10, 4.0), (1, 11, 3.0), (2, 10, 1.0)]
+        (1, 10, 4.0),
+        (1, 11, 3.0),
+        (2, 10, 1.0),
+    ]
     assert query(warehouse, "select file, line, rating from raw.duplicates") == [("combined_data_1.txt", 2, 2.0)]
     assert summary["duplicates"] == 1
 
 
 def test_tiny_chunks_give_the_same_result_as_one_chunk(tmp_path, monkeypatch):
-    text = "".join(f"{m}:\n" + "".join(f"{u},{(u + m) % 5 + 1},2005-01-{u % 28 + 1:02d}\n" for u in range(1, 40))
-                   for m in range(1, 30))
+    text = "".join(
+        f"{m}:\n" + "".join(f"{u},{(u + m) % 5 + 1},2005-01-{u % 28 + 1:02d}\n" for u in range(1, 40))
+        for m in range(1, 30)
+    )
     folder = write_files(tmp_path / "in", {"combined_data_1.txt": text})
     whole, _ = run(folder, tmp_path)
     expected = ratings(whole)
@@ -187,20 +204,24 @@ def test_movie_titles_keep_commas_accents_and_null_years(tmp_path):
 
 
 def test_probe_and_qualifying(tmp_path):
-    folder = write_files(tmp_path / "in", {
-        "combined_data_1.txt": CLEAN,
-        "probe.txt": "1:\n10\n11\n2:\n12\n",
-        "qualifying.txt": "1:\n20,2005-12-19\n2:\n21,2005-03-14\n",
-    })
+    folder = write_files(
+        tmp_path / "in",
+        {
+            "combined_data_1.txt": CLEAN,
+            "probe.txt": "1:\n10\n11\n2:\n12\n",
+            "qualifying.txt": "1:\n20,2005-12-19\n2:\n21,2005-03-14\n",
+        },
+    )
     warehouse, _ = run(folder, tmp_path)
     assert query(warehouse, "select movie_id, user_id from raw.probe order by all") == [(1, 10), (1, 11), (2, 12)]
     assert query(warehouse, "select * from raw.qualifying order by all") == [
-        (1, 20, dt.date(2005, 12, 19)), (2, 21, dt.date(2005, 3, 14))]
+        (1, 20, dt.date(2005, 12, 19)),
+        (2, 21, dt.date(2005, 3, 14)),
+    ]
 
 
 def test_training_set_folder_and_tar_give_the_same_ratings(tmp_path):
-    files = {"mv_0000001.txt": "1:\n10,3,2005-09-06\n11,5,2005-05-13\n",
-             "mv_0000002.txt": "2:\n10,4,2004-01-01\n"}
+    files = {"mv_0000001.txt": "1:\n10,3,2005-09-06\n11,5,2005-05-13\n", "mv_0000002.txt": "2:\n10,4,2004-01-01\n"}
     folder = write_files(tmp_path / "dir", {f"training_set/{k}": v for k, v in files.items()})
     from_dir, summary = run(folder, tmp_path)
     assert summary["variant"] == "training_set"
@@ -219,7 +240,9 @@ def test_training_set_folder_and_tar_give_the_same_ratings(tmp_path):
     strip = lambda rows: [r[:4] for r in rows]  # noqa: E731
     assert strip(ratings(tmp_path / "t" / "w.duckdb")) == strip(ratings(from_dir))
     assert query(tmp_path / "t" / "w.duckdb", "select file from raw.files order by file_id") == [
-        ("training_set.tar/training_set/mv_0000001.txt",), ("training_set.tar/training_set/mv_0000002.txt",)]
+        ("training_set.tar/training_set/mv_0000001.txt",),
+        ("training_set.tar/training_set/mv_0000002.txt",),
+    ]
 
 
 def test_rerun_gives_the_same_warehouse(tmp_path):
@@ -231,11 +254,14 @@ def test_rerun_gives_the_same_warehouse(tmp_path):
     assert {t: query(first, f"select * from raw.{t} order by all") for t in tables} == before
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda p: None, "does not exist"),
-    (lambda p: p.mkdir(), "is empty"),
-    (lambda p: write_files(p, {"notes.txt": "hello"}), "format not recognized"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "is empty"),
+        (lambda p: write_files(p, {"notes.txt": "hello"}), "format not recognized"),
+    ],
+)
 def test_missing_empty_or_unknown_folder_is_a_clear_error(tmp_path, setup, message):
     folder = tmp_path / "in"
     setup(folder)

@@ -10,27 +10,53 @@ import pyarrow as pa
 import pytest
 
 from movierec.metrics import (
-    catalog_coverage, hit_rate_at_k, long_tail_share, mae, map_at_k, ndcg_at_k, precision_at_k,
-    ranking_metrics, ranking_metrics_per_user, recall_at_k, rmse, split_per_user, tail_movies,
+    catalog_coverage,
+    hit_rate_at_k,
+    long_tail_share,
+    mae,
+    map_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    ranking_metrics,
+    ranking_metrics_per_user,
+    recall_at_k,
+    rmse,
+    split_per_user,
+    tail_movies,
 )
 
 K = 3
 # Top-3 lists (plus one rank-4 row that must be ignored at k = 3).
 RECS = pd.DataFrame(
     [
-        (1, 1, 10), (1, 2, 20), (1, 3, 30),
-        (2, 1, 10), (2, 2, 50), (2, 3, 60),
-        (3, 1, 70), (3, 2, 80), (3, 3, 90), (3, 4, 11),   # 11 is relevant for user 3 but at rank 4
-        (4, 1, 10), (4, 2, 100), (4, 3, 12),               # user 4 has no held-out movies
+        (1, 1, 10),
+        (1, 2, 20),
+        (1, 3, 30),
+        (2, 1, 10),
+        (2, 2, 50),
+        (2, 3, 60),
+        (3, 1, 70),
+        (3, 2, 80),
+        (3, 3, 90),
+        (3, 4, 11),  # 11 is relevant for user 3 but at rank 4
+        (4, 1, 10),
+        (4, 2, 100),
+        (4, 3, 12),  # user 4 has no held-out movies
     ],
     columns=["user_id", "rank", "movie_id"],
 )
 RELEVANT = pd.DataFrame(
     [
-        (1, 20), (1, 40),
-        (2, 10), (2, 60), (2, 70), (2, 80), (2, 90), (2, 90),  # duplicate row counts once: |R_2| = 5
+        (1, 20),
+        (1, 40),
+        (2, 10),
+        (2, 60),
+        (2, 70),
+        (2, 80),
+        (2, 90),
+        (2, 90),  # duplicate row counts once: |R_2| = 5
         (3, 11),
-        (5, 10),                                               # user 5 got no recommendations
+        (5, 10),  # user 5 got no recommendations
     ],
     columns=["user_id", "movie_id"],
 )

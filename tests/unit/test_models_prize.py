@@ -59,8 +59,10 @@ def test_implicit_fit_depends_on_the_pairs_but_not_on_their_order_or_duplicates(
     train, test = taste_shows_in_choices(n_users=60)
     pairs = (test.user.to_numpy(), test.movie.to_numpy())
     order = np.random.default_rng(0).permutation(len(test))
-    with_dupes = (np.concatenate([pairs[0][order], train.user_ids[train.user]]),
-                  np.concatenate([pairs[1][order], train.movie_ids[train.movie]]))
+    with_dupes = (
+        np.concatenate([pairs[0][order], train.user_ids[train.user]]),
+        np.concatenate([pairs[1][order], train.movie_ids[train.movie]]),
+    )
     make = lambda: BayesianTimeSVDpp(n_factors=2, samples=5, burn_in=2, time=False, seed=4)  # noqa: E731
     a = make().fit(train, implicit=pairs)
     b = make().fit(train, implicit=with_dupes)
@@ -96,8 +98,10 @@ def test_time_effects_follow_a_movie_whose_ratings_drift():
     assert late - early > 1.5
     # without dates, predictions leave the time effects out: the plain factor-model answer
     from movierec.models.base import FactorModel
-    np.testing.assert_allclose(timed.predict(user[test], movie[test]),
-                               FactorModel.predict(timed, user[test], movie[test]))
+
+    np.testing.assert_allclose(
+        timed.predict(user[test], movie[test]), FactorModel.predict(timed, user[test], movie[test])
+    )
     with pytest.raises(ValueError, match="rated_on"):
         BayesianTimeSVDpp(time=True).fit(train)
 

@@ -70,11 +70,11 @@ def test_damped_popularity_by_hand():
 def reference_knn(train: Ratings, item_based: bool, k: int, shrinkage: float, min_k: int = 1) -> np.ndarray:
     """Loop-by-loop textbook kNN-baseline: the unclipped prediction for every (user, movie)."""
     base_model = BiasBaseline().fit(train)
-    base = (base_model.global_mean + base_model.user_bias[:, None] + base_model.movie_bias[None, :])
+    base = base_model.global_mean + base_model.user_bias[:, None] + base_model.movie_bias[None, :]
     observed = np.full((train.n_users, train.n_movies), np.nan)
     observed[train.user, train.movie] = train.rating
     residual = observed - base
-    x = residual if item_based else residual.T   # similarity between the columns of x
+    x = residual if item_based else residual.T  # similarity between the columns of x
     n = x.shape[1]
     sim = np.zeros((n, n))
     for a in range(n):
@@ -91,7 +91,7 @@ def reference_knn(train: Ratings, item_based: bool, k: int, shrinkage: float, mi
         for i in range(train.n_movies):
             if item_based:  # movies j rated by u, by similarity to i
                 candidates = [(sim[i, j], residual[u, j]) for j in range(n) if not np.isnan(residual[u, j])]
-            else:           # users v who rated i, by similarity to u
+            else:  # users v who rated i, by similarity to u
                 candidates = [(sim[u, v], residual[v, i]) for v in range(n) if not np.isnan(residual[v, i])]
             candidates = sorted((c for c in candidates if c[0] != 0), key=lambda c: -c[0])[:k]
             if len(candidates) >= min_k and candidates:
@@ -114,9 +114,21 @@ def test_knn_matches_a_loop_reference(model_class, item_based, k, shrinkage, min
 
 def test_user_knn_propagates_the_identical_users_residual():
     # users 1 and 2 rate movies 10, 20, 30 alike; only 1 rated 40. User 3 disagrees with both.
-    train = ratings([(1, 10, 5), (1, 20, 1), (1, 30, 4), (1, 40, 2),
-                     (2, 10, 5), (2, 20, 1), (2, 30, 4),
-                     (3, 10, 1), (3, 20, 5), (3, 30, 2), (3, 40, 5)])
+    train = ratings(
+        [
+            (1, 10, 5),
+            (1, 20, 1),
+            (1, 30, 4),
+            (1, 40, 2),
+            (2, 10, 5),
+            (2, 20, 1),
+            (2, 30, 4),
+            (3, 10, 1),
+            (3, 20, 5),
+            (3, 30, 2),
+            (3, 40, 5),
+        ]
+    )
     model = UserKNN(n_neighbors=1, shrinkage=0).fit(train)
     u1, u2, u3 = 0, 1, 2
     assert model.similarity[u2, u1] > model.similarity[u2, u3]
@@ -130,9 +142,22 @@ def test_user_knn_propagates_the_identical_users_residual():
 
 def test_item_knn_propagates_the_identical_movies_residual():
     # movies 10 and 20 get identical ratings from users 1..4; user 5 rated 10 (and 30) but not 20.
-    train = ratings([(1, 10, 5), (2, 10, 2), (3, 10, 4), (4, 10, 1),
-                     (1, 20, 5), (2, 20, 2), (3, 20, 4), (4, 20, 1),
-                     (1, 30, 3), (2, 30, 3), (5, 10, 4), (5, 30, 2)])
+    train = ratings(
+        [
+            (1, 10, 5),
+            (2, 10, 2),
+            (3, 10, 4),
+            (4, 10, 1),
+            (1, 20, 5),
+            (2, 20, 2),
+            (3, 20, 4),
+            (4, 20, 1),
+            (1, 30, 3),
+            (2, 30, 3),
+            (5, 10, 4),
+            (5, 30, 2),
+        ]
+    )
     model = ItemKNN(n_neighbors=1, shrinkage=0).fit(train)
     b = model.baseline
     baseline = lambda u, i: b.global_mean + b.user_bias[u] + b.movie_bias[i]  # noqa: E731
@@ -164,7 +189,11 @@ def test_ease_memory_guard():
 # Every model ------------------------------------------------------------------------------------
 
 ALL_MODELS = [
-    Popularity, lambda: DampedPopularity(5), lambda: ItemKNN(n_neighbors=5), lambda: UserKNN(n_neighbors=5), lambda: EASE(reg=10),
+    Popularity,
+    lambda: DampedPopularity(5),
+    lambda: ItemKNN(n_neighbors=5),
+    lambda: UserKNN(n_neighbors=5),
+    lambda: EASE(reg=10),
     lambda: ImplicitALS(n_factors=4, reg=0.01, iterations=4),
 ]
 
@@ -209,8 +238,9 @@ def test_ials_movie_factors_solve_the_weighted_least_squares_given_the_users():
     for i in range(train.n_movies):
         raters = w[x[:, i] > 0]
         lhs = raters.T @ raters + a * w.T @ w + reg * (len(raters) + a * train.n_users) * np.eye(3)
-        np.testing.assert_allclose(model.movie_factors[i], np.linalg.solve(lhs, raters.sum(axis=0)), rtol=1e-4,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            model.movie_factors[i], np.linalg.solve(lhs, raters.sum(axis=0)), rtol=1e-4, atol=1e-6
+        )
     assert model.factor_columns == 3 and not model.user_bias.any() and not model.movie_bias.any()
 
 
@@ -222,8 +252,9 @@ def test_top_n_models_are_deterministic(make):
         np.testing.assert_array_equal(a, b)
     if isinstance(first, ImplicitALS):
         np.testing.assert_array_equal(first.user_factors, second.user_factors)
-        assert not np.array_equal(first.user_factors, ImplicitALS(n_factors=4, iterations=3, seed=8)
-                                  .fit(train).user_factors)
+        assert not np.array_equal(
+            first.user_factors, ImplicitALS(n_factors=4, iterations=3, seed=8).fit(train).user_factors
+        )
 
 
 # Quality on ml-100k (the benchmark protocol) ----------------------------------------------------
@@ -231,17 +262,19 @@ def test_top_n_models_are_deterministic(make):
 
 @pytest.mark.slow
 @needs(ML100K)
-@pytest.mark.parametrize("make, low, high", [
-    (Popularity, 0.23, 0.27),          # benchmark: 0.247
-    (lambda: EASE(reg=500), 0.47, 0.51),  # benchmark: 0.492
-    (ImplicitALS, 0.47, 0.51),         # the chosen defaults; benchmark: 0.487
-])
+@pytest.mark.parametrize(
+    "make, low, high",
+    [
+        (Popularity, 0.23, 0.27),  # benchmark: 0.247
+        (lambda: EASE(reg=500), 0.47, 0.51),  # benchmark: 0.492
+        (ImplicitALS, 0.47, 0.51),  # the chosen defaults; benchmark: 0.487
+    ],
+)
 def test_ndcg_at_10_on_ml100k(make, low, high):
     frame = pd.read_csv(ML100K / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "timestamp"])
     is_train = split_per_user(frame.user_id.to_numpy(), 0.75, seed=42)
     train, test = frame[is_train], frame[~is_train]
-    model = make().fit(Ratings.from_ids(train.user_id.to_numpy(), train.movie_id.to_numpy(),
-                                        train.rating.to_numpy()))
+    model = make().fit(Ratings.from_ids(train.user_id.to_numpy(), train.movie_id.to_numpy(), train.rating.to_numpy()))
     user, rank, movie, _ = model.recommend(np.unique(test.user_id), k=10)
     ndcg = ranking_metrics({"user_id": user, "rank": rank, "movie_id": movie}, test, 10)["ndcg"]
     assert low <= ndcg <= high

@@ -24,13 +24,18 @@ def tiny() -> Ratings:
     return Ratings.from_ids([10, 10, 20], [100, 200, 100], [5.0, 3.0, 4.0])
 
 
-def low_rank(n_users: int = 60, n_movies: int = 40, rank: int = 3, observed: float = 0.5, noise: float = 0.3,
-             seed: int = 1) -> tuple[Ratings, Ratings]:
+def low_rank(
+    n_users: int = 60, n_movies: int = 40, rank: int = 3, observed: float = 0.5, noise: float = 0.3, seed: int = 1
+) -> tuple[Ratings, Ratings]:
     """Ratings from mu + b_u + b_i + rank-`rank` interaction + noise, a random `observed` share as
     the training set and the rest as a test set (both on the same ids)."""
     rng = np.random.default_rng(seed)
-    truth = (3.5 + rng.normal(0, 0.3, (n_users, 1)) + rng.normal(0, 0.3, (1, n_movies))
-             + rng.normal(0, 0.6, (n_users, rank)) @ rng.normal(0, 0.6, (rank, n_movies)))
+    truth = (
+        3.5
+        + rng.normal(0, 0.3, (n_users, 1))
+        + rng.normal(0, 0.3, (1, n_movies))
+        + rng.normal(0, 0.6, (n_users, rank)) @ rng.normal(0, 0.6, (rank, n_movies))
+    )
     ratings = truth + rng.normal(0, noise, truth.shape)
     user, movie = np.meshgrid(np.arange(n_users), np.arange(n_movies), indexing="ij")
     user, movie, ratings = user.ravel(), movie.ravel(), ratings.ravel()
@@ -75,8 +80,9 @@ def test_bias_baseline_matches_the_hand_solved_updates():
     np.testing.assert_allclose(model.movie_bias, [10 / 27, -19 / 36])
     np.testing.assert_allclose(model.user_bias, [17 / 324, -5 / 27])
     # (10, 200) = 4 + 17/324 - 19/36; unknown user -> mu + b_i; unknown movie -> mu + b_u; both -> mu
-    np.testing.assert_allclose(model.predict([10, 99, 20, 99], [200, 100, 999, 999]),
-                               [4 + 17 / 324 - 19 / 36, 4 + 10 / 27, 4 - 5 / 27, 4.0])
+    np.testing.assert_allclose(
+        model.predict([10, 99, 20, 99], [200, 100, 999, 999]), [4 + 17 / 324 - 19 / 36, 4 + 10 / 27, 4 - 5 / 27, 4.0]
+    )
 
 
 def test_bias_baseline_converges_to_the_regularized_least_squares_optimum():
@@ -118,7 +124,9 @@ def test_truncated_svd_is_deterministic_and_caps_k():
 
 def test_biased_mf_train_rmse_decreases_every_epoch_and_is_exact():
     train, test = low_rank()
-    model = BiasedMF(n_factors=5, reg=2.0, reg_bias=1.0, weighted_reg=False, epochs=15, seed=3).fit(train, validation=test)
+    model = BiasedMF(n_factors=5, reg=2.0, reg_bias=1.0, weighted_reg=False, epochs=15, seed=3).fit(
+        train, validation=test
+    )
     curve = [log.train_rmse for log in model.history]
     assert len(curve) == 15
     assert all(later <= earlier + 1e-9 for earlier, later in zip(curve, curve[1:])), curve
@@ -132,9 +140,16 @@ def test_biased_mf_train_rmse_decreases_every_epoch_and_is_exact():
 def test_biased_mf_movies_satisfy_their_ridge_normal_equations():
     train, _ = low_rank()
     model = BiasedMF(n_factors=4, reg=2.0, reg_bias=0.5, weighted_reg=False, epochs=5, cg_steps=None).fit(train)
-    residual = train.rating - (model.global_mean + model.user_bias[train.user] + model.movie_bias[train.movie]
-                               + np.einsum("ij,ij->i", model.user_factors[train.user].astype(np.float64),
-                                           model.movie_factors[train.movie].astype(np.float64)))
+    residual = train.rating - (
+        model.global_mean
+        + model.user_bias[train.user]
+        + model.movie_bias[train.movie]
+        + np.einsum(
+            "ij,ij->i",
+            model.user_factors[train.user].astype(np.float64),
+            model.movie_factors[train.movie].astype(np.float64),
+        )
+    )
     # the movies are solved last: d/d(b_i, q_i) of the objective is 0 for each movie
     np.testing.assert_allclose(np.bincount(train.movie, residual), 0.5 * model.movie_bias, atol=1e-4)
     for f in range(4):
@@ -145,9 +160,16 @@ def test_biased_mf_movies_satisfy_their_ridge_normal_equations():
 def test_biased_mf_weighted_regularization_scales_with_counts():
     train, _ = low_rank()
     model = BiasedMF(n_factors=3, reg=0.1, reg_bias=0.1, weighted_reg=True, epochs=4, cg_steps=None).fit(train)
-    residual = train.rating - (model.global_mean + model.user_bias[train.user] + model.movie_bias[train.movie]
-                               + np.einsum("ij,ij->i", model.user_factors[train.user].astype(np.float64),
-                                           model.movie_factors[train.movie].astype(np.float64)))
+    residual = train.rating - (
+        model.global_mean
+        + model.user_bias[train.user]
+        + model.movie_bias[train.movie]
+        + np.einsum(
+            "ij,ij->i",
+            model.user_factors[train.user].astype(np.float64),
+            model.movie_factors[train.movie].astype(np.float64),
+        )
+    )
     n_i = np.bincount(train.movie)
     np.testing.assert_allclose(np.bincount(train.movie, residual), 0.1 * n_i * model.movie_bias, atol=1e-4)
 
@@ -198,8 +220,9 @@ def test_biased_mf_reports_progress(capsys):
 
 def test_biased_mf_handles_users_and_movies_without_ratings():
     # ids fixed in advance: user 3 and movie 30 have no rating; they keep zero bias and factors
-    train = Ratings.from_ids([1, 1, 2, 2], [10, 20, 10, 20], [4.0, 2.0, 5.0, 3.0],
-                             user_ids=[1, 2, 3], movie_ids=[10, 20, 30])
+    train = Ratings.from_ids(
+        [1, 1, 2, 2], [10, 20, 10, 20], [4.0, 2.0, 5.0, 3.0], user_ids=[1, 2, 3], movie_ids=[10, 20, 30]
+    )
     model = BiasedMF(n_factors=2, epochs=3).fit(train)
     assert np.isfinite(model.user_factors).all() and np.isfinite(model.movie_factors).all()
     assert model.user_bias[2] == 0.0 and model.movie_bias[2] == 0.0
@@ -238,7 +261,11 @@ def test_bayesian_mf_beats_the_bias_baseline_on_low_rank_data():
 # --- every rating model ---------------------------------------------------------------------------
 
 ALL_MODELS = [
-    GlobalMean, MovieMean, BiasBaseline, lambda: TruncatedSVD(n_factors=2), lambda: BiasedMF(n_factors=2, epochs=2),
+    GlobalMean,
+    MovieMean,
+    BiasBaseline,
+    lambda: TruncatedSVD(n_factors=2),
+    lambda: BiasedMF(n_factors=2, epochs=2),
     lambda: BayesianMF(n_factors=2, samples=3, burn_in=1),
 ]
 
@@ -251,11 +278,14 @@ def test_unknown_users_and_movies_get_the_known_parts(make):
     predicted = model.predict([known_user, -5, known_user, -5], [known_movie, known_movie, -7, -7])
     assert np.isfinite(predicted).all()
     mu = model.global_mean
-    np.testing.assert_allclose(predicted[1:], [
-        np.clip(mu + model.movie_bias[0], model.rating_min, model.rating_max),
-        np.clip(mu + model.user_bias[0], model.rating_min, model.rating_max),
-        mu,
-    ])
+    np.testing.assert_allclose(
+        predicted[1:],
+        [
+            np.clip(mu + model.movie_bias[0], model.rating_min, model.rating_max),
+            np.clip(mu + model.user_bias[0], model.rating_min, model.rating_max),
+            mu,
+        ],
+    )
     assert model.rating_min <= predicted[0] <= model.rating_max
     assert model.predicts_ratings and np.isfinite(model.train_rmse)
 
@@ -287,13 +317,16 @@ def u1_rmse(model, u1) -> float:
 
 
 @needs_ml100k
-@pytest.mark.parametrize(("make", "low", "high"), [
-    (GlobalMean, 1.14, 1.17),                                   # measured 1.1537
-    (lambda: BiasBaseline(), 0.955, 0.965),                     # 0.9599, as Surprise BaselineOnly
-    (lambda: BiasBaseline(reg_user=5.0, reg_movie=2.0), 0.945, 0.96),   # 0.9531
-    (lambda: TruncatedSVD(n_factors=10), 0.935, 0.95),                  # 0.9430
-    (lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20), 0.915, 0.93),  # 0.9237
-])
+@pytest.mark.parametrize(
+    ("make", "low", "high"),
+    [
+        (GlobalMean, 1.14, 1.17),  # measured 1.1537
+        (lambda: BiasBaseline(), 0.955, 0.965),  # 0.9599, as Surprise BaselineOnly
+        (lambda: BiasBaseline(reg_user=5.0, reg_movie=2.0), 0.945, 0.96),  # 0.9531
+        (lambda: TruncatedSVD(n_factors=10), 0.935, 0.95),  # 0.9430
+        (lambda: BiasedMF(n_factors=20, reg=14.0, reg_bias=3.0, weighted_reg=False, epochs=20), 0.915, 0.93),  # 0.9237
+    ],
+)
 def test_rmse_on_ml100k_u1(u1, make, low, high):
     assert low <= u1_rmse(make(), u1) <= high
 

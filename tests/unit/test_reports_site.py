@@ -13,13 +13,16 @@ from tests.conftest import write_files
 
 @pytest.fixture
 def site(tmp_path):
-    root = write_files(tmp_path / "build", {
-        "index.html": "<p>home</p>",
-        "popularity.html": "<p>popularity</p>",
-        "users/index.html": "<p>users</p>",
-        "_app/duckdb-eh.wasm": b"\0asm\1\0\0\0",
-        "data/movierec/overview.parquet": b"PAR1",
-    })
+    root = write_files(
+        tmp_path / "build",
+        {
+            "index.html": "<p>home</p>",
+            "popularity.html": "<p>popularity</p>",
+            "users/index.html": "<p>users</p>",
+            "_app/duckdb-eh.wasm": b"\0asm\1\0\0\0",
+            "data/movierec/overview.parquet": b"PAR1",
+        },
+    )
     (tmp_path / "secret.txt").write_text("outside the site")
     server = serve_in_background(root)
     yield url_of(server)

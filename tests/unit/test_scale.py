@@ -20,10 +20,12 @@ def test_bayesian_mf_samples_shrink_with_the_data_and_say_so(capsys):
     full = 99_072_112
     chosen = scale.bayesian_mf_samples(100, 10, full)
     assert chosen == scale.BPMF_MIN_SAMPLES  # 5e8 // 99M = 5 sweeps: no samples after burn-in, floored at 10
-    assert "bayesian_mf: 99,072,112 training ratings: 10 Gibbs samples instead of var bpmf_samples=100" \
+    assert (
+        "bayesian_mf: 99,072,112 training ratings: 10 Gibbs samples instead of var bpmf_samples=100"
         in capsys.readouterr().err
+    )
     assert scale.bayesian_mf_samples(40, 10, 10_000_000) == 40  # 50 sweeps fit 5e8
-    assert scale.bayesian_mf_samples(5, 10, full) == 5           # never more than asked
+    assert scale.bayesian_mf_samples(5, 10, full) == 5  # never more than asked
 
 
 def test_similarity_users_all_within_budget_else_a_fixed_prefix_that_fits(capsys):
@@ -38,7 +40,7 @@ def test_similarity_users_all_within_budget_else_a_fixed_prefix_that_fits(capsys
 def test_item_knn_on_a_user_sample_uses_only_those_users_for_similarities():
     train = random_ratings()
     counts = np.bincount(train.user, minlength=train.n_users).astype(float)
-    budget = float((counts ** 2).sum()) / 3
+    budget = float((counts**2).sum()) / 3
     sampled = ItemKNN(n_neighbors=5, max_similarity_pairs=budget).fit(train)
     keep = scale.similarity_users(counts, budget)
     full = ItemKNN(n_neighbors=5).fit(train)
@@ -58,7 +60,7 @@ def test_ease_on_a_user_sample_uses_the_scaled_gram_of_those_users():
     train = random_ratings(n_users=60, n_movies=20)
     x = train.csr(np.ones(len(train), dtype=np.float32))
     counts = np.diff(x.indptr).astype(float)
-    budget = float((counts ** 2).sum()) / 2
+    budget = float((counts**2).sum()) / 2
     sampled = EASE(reg=10, max_gram_pairs=budget).fit(train)
     keep = scale.similarity_users(counts, budget)
     gram = gram_matrix(x[keep]) * (len(train) / x[keep].nnz) + 10 * np.eye(20)
@@ -71,10 +73,10 @@ def test_ease_on_a_user_sample_uses_the_scaled_gram_of_those_users():
 
 
 def test_ials_solves_exactly_while_it_fits_else_by_conjugate_gradient_and_says_so(capsys):
-    assert scale.ials_solver(9_907_209, 50, 8, 3) == "exact"   # medium: 2.0e11 of the 5e11 budget
-    assert scale.ials_solver(100_000, 64, 16, 3) == "exact"    # ml-100k, the demo
+    assert scale.ials_solver(9_907_209, 50, 8, 3) == "exact"  # medium: 2.0e11 of the 5e11 budget
+    assert scale.ials_solver(100_000, 64, 16, 3) == "exact"  # ml-100k, the demo
     assert capsys.readouterr().err == ""
-    assert scale.ials_solver(99_072_112, 50, 8, 3) == "cg"     # full: 2.0e12
+    assert scale.ials_solver(99_072_112, 50, 8, 3) == "cg"  # full: 2.0e12
     assert "ials: 99,072,112 training ratings: 3 conjugate-gradient steps" in capsys.readouterr().err
 
 

@@ -43,6 +43,7 @@ def rows(result):
 
 # --- top-k ---------------------------------------------------------------------------------------
 
+
 def test_top_k_breaks_ties_by_smaller_index_and_skips_excluded():
     scores = np.array([1.0, 3.0, 3.0, -np.inf, 3.0, 2.0])
     assert top_k(scores, 2).tolist() == [1, 2]
@@ -65,20 +66,21 @@ def test_top_k_rows_agrees_with_top_k_row_by_row():
 
 # --- recommendations -----------------------------------------------------------------------------
 
+
 def test_recommend_matches_the_sql_unit_test_example(service):
     """The answer the dbt unit test expects from user_recommendations, from the Python API."""
     one = service.recommend(1, k=3)
     assert not one.cold_start and one.model_name == "biased_mf" and one.rating_count == 2
     assert rows(one) == [
-        (1, 20, 4.0, "because you rated Alpha (2001) 5/5", 10),   # 10 ties 20 at 4.0 but is rated
+        (1, 20, 4.0, "because you rated Alpha (2001) 5/5", 10),  # 10 ties 20 at 4.0 but is rated
         (2, 40, 3.5, "because you rated Alpha (2001) 5/5", 10),
-        (3, 60, 3.0, None, None),                                  # ties 70 at the cut; zero factors: no reason
+        (3, 60, 3.0, None, None),  # ties 70 at the cut; zero factors: no reason
     ]
     two = service.recommend(2, k=3)
     assert rows(two) == [
-        (1, 10, 4.5, "because you rated Delta (2004) 4/5", 40),   # 10 and 20 tie at 4.5: smaller id first
+        (1, 10, 4.5, "because you rated Delta (2004) 4/5", 40),  # 10 and 20 tie at 4.5: smaller id first
         (2, 20, 4.5, "because you rated Delta (2004) 4/5", 40),
-        (3, 30, 4.0, "because you rated Gamma 5/5", 70),           # the most similar liked movie, no year
+        (3, 30, 4.0, "because you rated Gamma 5/5", 70),  # the most similar liked movie, no year
     ]
 
 
@@ -99,14 +101,17 @@ def test_default_k_comes_from_serving_config(service):
     assert len(service.recommend(2).items) == 3
 
 
-@pytest.mark.parametrize("user_id, why", [
-    (999_999, "unknown user"),
-    (-5, "unknown user"),
-    (2**70, "unknown user"),        # out of any integer column's range: unknown, not an error
-    ("not an id", "unknown user"),
-    (3, "fewer than 2 ratings"),    # has factors, one rating
-    (4, "user not in model biased_mf"),  # two ratings, no factors
-])
+@pytest.mark.parametrize(
+    "user_id, why",
+    [
+        (999_999, "unknown user"),
+        (-5, "unknown user"),
+        (2**70, "unknown user"),  # out of any integer column's range: unknown, not an error
+        ("not an id", "unknown user"),
+        (3, "fewer than 2 ratings"),  # has factors, one rating
+        (4, "user not in model biased_mf"),  # two ratings, no factors
+    ],
+)
 def test_cold_start_gets_the_most_popular_unrated_movies(service, user_id, why):
     result = service.recommend(user_id, k=3)
     assert result.cold_start and result.model_name == "popularity" and result.cold_start_reason == why
@@ -121,7 +126,10 @@ def test_another_model_can_serve(service):
     assert result.model_name == "bias_only"
     # 3.0 + b_u 0.1 + b_i, unrated movies by bias; no factors: no reasons
     assert [(i.movie_id, round(i.score, 9), i.reason) for i in result.items] == [
-        (20, 3.7, None), (40, 3.5, None), (50, 3.4, None)]
+        (20, 3.7, None),
+        (40, 3.5, None),
+        (50, 3.4, None),
+    ]
     with pytest.raises(InvalidRequest, match="unknown model 'nope'"):
         service.recommend(1, model="nope")
 
@@ -153,12 +161,17 @@ def test_fold_in_with_a_model_no_class_fitted_is_a_clear_error(service):
 
 # --- similar movies ------------------------------------------------------------------------------
 
+
 def test_similar_movies_rank_by_cosine_with_ties_by_movie_id(service):
     result = service.similar(10, k=4)
     assert result.model_name == "biased_mf" and result.title == "Alpha"
     # 20 is parallel (1), 40 at 45 degrees, 30 and 70 orthogonal (tie: 30 first); 60 has no direction
     assert [(i.movie_id, round(i.similarity, 6)) for i in result.items] == [
-        (20, 1.0), (40, 0.707107), (30, 0.0), (70, 0.0)]
+        (20, 1.0),
+        (40, 0.707107),
+        (30, 0.0),
+        (70, 0.0),
+    ]
 
 
 def test_similar_movies_respect_minimum_support(hand, tmp_path):
@@ -183,22 +196,26 @@ def test_similar_unknown_movie_and_movie_without_factors(service):
 
 # --- search --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("alpha", [10]),
-    ("ALPHA", [10]),
-    ("amélie", [99]),
-    ("AMÉLIE", [99]),
-    ("it's", [80]),
-    ('"wonderful"', [80]),
-    ("%", [90]),
-    ("_", [90, 95]),  # 95 is "..dim_movies.."
-    ("%_", []),
-    ("100% pure_", [90]),
-    ("'; drop table dim_movies; --", [95]),
-    ("' or '1'='1", []),
-    ("nothing like this", []),
-    ("   ", []),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("alpha", [10]),
+        ("ALPHA", [10]),
+        ("amélie", [99]),
+        ("AMÉLIE", [99]),
+        ("it's", [80]),
+        ('"wonderful"', [80]),
+        ("%", [90]),
+        ("_", [90, 95]),  # 95 is "..dim_movies.."
+        ("%_", []),
+        ("100% pure_", [90]),
+        ("'; drop table dim_movies; --", [95]),
+        ("' or '1'='1", []),
+        ("nothing like this", []),
+        ("   ", []),
+    ],
+)
 def test_title_search_is_a_plain_case_insensitive_substring_match(service, hand, text, expected):
     assert [m.movie_id for m in service.search_movies(text)] == expected
     assert query(hand, "select count(*) from dim_movies") == [(11,)]  # nothing was dropped
@@ -214,10 +231,11 @@ def test_title_search_orders_exact_then_prefix_then_popularity(service):
 
 # --- fold-in -------------------------------------------------------------------------------------
 
+
 def _exact_problem(seed: int = 7, users: int = 40, movies: int = 12, k: int = 2):
     """Ratings that are exactly mu + b_u + b_i + p_u . q_i (real-valued), every pair observed."""
     rng = np.random.default_rng(seed)
-    bu, bi = rng.normal(0, .3, users + 1), rng.normal(0, .5, movies)
+    bu, bi = rng.normal(0, 0.3, users + 1), rng.normal(0, 0.5, movies)
     p, q = rng.normal(0, 1, (users + 1, k)), rng.normal(0, 1, (movies, k))
     return 3.5 + bu[:, None] + bi[None, :] + p @ q.T
 
@@ -225,8 +243,12 @@ def _exact_problem(seed: int = 7, users: int = 40, movies: int = 12, k: int = 2)
 def _mf_scores(model: BiasedMF, user_id: int) -> np.ndarray:
     """Unclipped global_mean + b_u + b_i + p_u . q_i of a fitted model, over its movies."""
     u = int(model.train.user_index([user_id])[0])
-    return (model.global_mean + model.user_bias[u] + model.movie_bias
-            + model.movie_factors.astype(np.float64) @ model.user_factors[u].astype(np.float64))
+    return (
+        model.global_mean
+        + model.user_bias[u]
+        + model.movie_bias
+        + model.movie_factors.astype(np.float64) @ model.user_factors[u].astype(np.float64)
+    )
 
 
 def test_fold_in_matches_a_full_refit_on_an_exact_example(tmp_path):
@@ -241,14 +263,23 @@ def test_fold_in_matches_a_full_refit_on_an_exact_example(tmp_path):
     base = BiasedMF(**settings).fit(Ratings.from_ids(users.ravel(), movies.ravel(), truth[:-1].ravel()))
     new_user, rated = n_users + 1, np.array([1, 3, 5, 7, 9, 11])
     unrated = np.setdiff1d(np.arange(1, n_movies + 1), rated)
-    refit = BiasedMF(**settings).fit(Ratings.from_ids(
-        np.concatenate([users.ravel(), np.full(len(rated), new_user)]),
-        np.concatenate([movies.ravel(), rated]),
-        np.concatenate([truth[:-1].ravel(), truth[-1, rated - 1]])))
+    refit = BiasedMF(**settings).fit(
+        Ratings.from_ids(
+            np.concatenate([users.ravel(), np.full(len(rated), new_user)]),
+            np.concatenate([movies.ravel(), rated]),
+            np.concatenate([truth[:-1].ravel(), truth[-1, rated - 1]]),
+        )
+    )
     refit_scores = _mf_scores(refit, new_user)[unrated - 1]
 
-    factors = ModelFactors("biased_mf", base.global_mean, base.hyperparameters(), base.train.movie_ids.astype(np.int64),
-                           base.movie_bias, base.movie_factors)
+    factors = ModelFactors(
+        "biased_mf",
+        base.global_mean,
+        base.hyperparameters(),
+        base.train.movie_ids.astype(np.int64),
+        base.movie_bias,
+        base.movie_factors,
+    )
     bias, p = fold_in_user(factors, rated - 1, truth[-1, rated - 1])
     fold_scores = score_movies(factors, bias, p)[unrated - 1]
     np.testing.assert_allclose(fold_scores, truth[-1, unrated - 1], atol=1e-3)
@@ -257,9 +288,14 @@ def test_fold_in_matches_a_full_refit_on_an_exact_example(tmp_path):
 
     # the same through the service, from a warehouse holding the first fit
     ratings = [(int(u), int(m), float(r)) for u, m, r in zip(users.ravel(), movies.ravel(), truth[:-1].ravel())]
-    path = build_warehouse(tmp_path / "exact.duckdb", ratings=ratings,
-                           movies=[(m, f"Movie {m}", 2000) for m in range(1, n_movies + 1)],
-                           models=[ModelRows.from_model(base)], serving_model="biased_mf", k=6)
+    path = build_warehouse(
+        tmp_path / "exact.duckdb",
+        ratings=ratings,
+        movies=[(m, f"Movie {m}", 2000) for m in range(1, n_movies + 1)],
+        models=[ModelRows.from_model(base)],
+        serving_model="biased_mf",
+        k=6,
+    )
     result = Service(path).fold_in({int(m): float(truth[-1, m - 1]) for m in rated})
     assert not result.cold_start and result.ignored_movie_ids == []
     assert [i.movie_id for i in result.items] == unrated[np.argsort(-refit_scores, kind="stable")].tolist()
@@ -278,9 +314,16 @@ def test_fold_in_is_the_models_own_user_step():
     u, m = np.nonzero(mask)
     r = np.clip(np.round(3.6 + (p @ q.T)[u, m] + rng.normal(0, 0.5, len(u))), 1, 5)
     model = BiasedMF(n_factors=k, reg=0.05, reg_bias=0.05, weighted_reg=True, epochs=40, seed=0).fit(
-        Ratings.from_ids(u + 1, m + 1, r))
-    factors = ModelFactors("biased_mf", model.global_mean, model.hyperparameters(),
-                           model.train.movie_ids.astype(np.int64), model.movie_bias, model.movie_factors)
+        Ratings.from_ids(u + 1, m + 1, r)
+    )
+    factors = ModelFactors(
+        "biased_mf",
+        model.global_mean,
+        model.hyperparameters(),
+        model.train.movie_ids.astype(np.int64),
+        model.movie_bias,
+        model.movie_factors,
+    )
     worst = 0.0
     for user in range(0, n_users, 10):
         rated = np.flatnonzero(mask[user])
@@ -295,9 +338,14 @@ def test_fold_in_of_the_bias_baseline_is_its_user_update():
     keep = np.unique(u * 100 + m, return_index=True)[1]
     u, m, r = u[keep], m[keep], rng.integers(1, 6, len(keep)).astype(float)
     model = BiasBaseline(reg_user=15, reg_movie=10).fit(Ratings.from_ids(u, m, r))
-    factors = ModelFactors("bias_baseline", model.global_mean, model.hyperparameters(),
-                           model.train.movie_ids.astype(np.int64), model.movie_bias, np.zeros((len(model.movie_bias), 0),
-                                                                                              np.float32))
+    factors = ModelFactors(
+        "bias_baseline",
+        model.global_mean,
+        model.hyperparameters(),
+        model.train.movie_ids.astype(np.int64),
+        model.movie_bias,
+        np.zeros((len(model.movie_bias), 0), np.float32),
+    )
     movies, ratings = np.array([0, 3, 5]), np.array([5.0, 4.0, 1.0])
     bias, vec = fold_in_user(factors, movies, ratings)
     assert vec.shape == (0,)
@@ -314,8 +362,14 @@ def test_fold_in_of_a_truncated_svd_is_the_svd_projection():
     keep = np.unique(u * 100 + m, return_index=True)[1]
     u, m, r = u[keep], m[keep], rng.integers(1, 6, len(keep)).astype(float)
     model = TruncatedSVD(n_factors=4).fit(Ratings.from_ids(u, m, r))
-    factors = ModelFactors("truncated_svd", model.global_mean, model.hyperparameters(),
-                           model.train.movie_ids.astype(np.int64), model.movie_bias, model.movie_factors)
+    factors = ModelFactors(
+        "truncated_svd",
+        model.global_mean,
+        model.hyperparameters(),
+        model.train.movie_ids.astype(np.int64),
+        model.movie_bias,
+        model.movie_factors,
+    )
     for user in model.train.user_ids[:20]:
         mine = u == user
         bias, vec = fold_in_user(factors, model.train.movie_index(m[mine]), r[mine])
@@ -348,23 +402,27 @@ def test_fold_in_with_too_few_known_ratings_falls_back_to_popularity(service):
     assert service.fold_in({}, k=2).cold_start
 
 
-@pytest.mark.parametrize("ratings, message", [
-    ({10: 6}, "ratings must be numbers from 1 to 5"),
-    ({10: 0.5}, "ratings must be numbers from 1 to 5"),
-    ({10: float("nan")}, "ratings must be numbers"),
-    ({10: float("inf")}, "ratings must be numbers"),
-    ({10: "five"}, "ratings must be numbers"),
-    ({10: True}, "ratings must be numbers"),
-    ({12345: 4, 10: 5, 777: 3}, r"unknown movie ids \(not in the catalog\): \[777, 12345\]"),
-    ({"x": 4}, "unknown movie ids"),
-    ([(10, 4)], "ratings must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "ratings, message",
+    [
+        ({10: 6}, "ratings must be numbers from 1 to 5"),
+        ({10: 0.5}, "ratings must be numbers from 1 to 5"),
+        ({10: float("nan")}, "ratings must be numbers"),
+        ({10: float("inf")}, "ratings must be numbers"),
+        ({10: "five"}, "ratings must be numbers"),
+        ({10: True}, "ratings must be numbers"),
+        ({12345: 4, 10: 5, 777: 3}, r"unknown movie ids \(not in the catalog\): \[777, 12345\]"),
+        ({"x": 4}, "unknown movie ids"),
+        ([(10, 4)], "ratings must be a mapping"),
+    ],
+)
 def test_fold_in_rejects_bad_ratings(service, ratings, message):
     with pytest.raises(InvalidRequest, match=message):
         service.fold_in(ratings)
 
 
 # --- the batch path agrees with the API ----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
@@ -378,19 +436,32 @@ def fitted(tmp_path_factory):
     r = rng.integers(1, 6, len(u)).astype(float)
     model = BiasedMF(n_factors=4, reg=0.1, epochs=5, seed=0).fit(Ratings.from_ids(u, m, r))
     ratings = list(zip(u.tolist(), m.tolist(), r.tolist())) + [(9999, 1, 4.0)]  # 9999: too few ratings
-    return build_warehouse(tmp_path_factory.mktemp("fitted") / "fitted.duckdb", ratings=ratings,
-                           movies=[(i, f"Movie {i}", 1990 + i % 20) for i in range(1, n_movies + 1)],
-                           models=[ModelRows.from_model(model)], serving_model="biased_mf", k=5,
-                           min_user_ratings=3, similar_k=4, similar_min_ratings=20)
+    return build_warehouse(
+        tmp_path_factory.mktemp("fitted") / "fitted.duckdb",
+        ratings=ratings,
+        movies=[(i, f"Movie {i}", 1990 + i % 20) for i in range(1, n_movies + 1)],
+        models=[ModelRows.from_model(model)],
+        serving_model="biased_mf",
+        k=5,
+        min_user_ratings=3,
+        similar_k=4,
+        similar_min_ratings=20,
+    )
 
 
 def test_batch_recommendations_equal_the_api_for_every_user(fitted):
     import duckdb
 
     with duckdb.connect(str(fitted), read_only=True) as con:
-        table = batch_user_recommendations(con, config="serving_config", user_factors="user_factors",
-                                           movie_factors="movie_factors", user_ratings="serving_user_ratings",
-                                           block_users=7, progress=False)
+        table = batch_user_recommendations(
+            con,
+            config="serving_config",
+            user_factors="user_factors",
+            movie_factors="movie_factors",
+            user_ratings="serving_user_ratings",
+            block_users=7,
+            progress=False,
+        )
     batch = {}
     for row in table.to_pylist():
         batch.setdefault(row["user_id"], []).append(row)
@@ -409,8 +480,14 @@ def test_batch_similar_movies_equal_the_api(fitted):
     import duckdb
 
     with duckdb.connect(str(fitted), read_only=True) as con:
-        table = batch_similar_movies(con, config="serving_config", movie_factors="movie_factors",
-                                     movies="dim_movies", block_movies=9, progress=False)
+        table = batch_similar_movies(
+            con,
+            config="serving_config",
+            movie_factors="movie_factors",
+            movies="dim_movies",
+            block_movies=9,
+            progress=False,
+        )
     service = Service(fitted)
     by_movie = {}
     for row in table.to_pylist():
@@ -437,11 +514,15 @@ def test_preloaded_histories_do_not_depend_on_the_stored_order(tmp_path):
                 h = read_user_histories(con, name, batch_rows=batch_rows)
                 assert h.user_ids.tolist() == [1, 2, 3]
                 assert [(m.tolist(), r.tolist()) for m, r in (h.get(u) for u in (1, 2, 3))] == [
-                    ([10, 30], [5.0, 2.0]), ([40], [1.0]), ([5, 10], [4.5, 5.0])]
+                    ([10, 30], [5.0, 2.0]),
+                    ([40], [1.0]),
+                    ([5, 10], [4.5, 5.0]),
+                ]
                 assert h.get(4) is None and h.ratings.dtype == np.float16
 
 
 # --- the warehouse while it is being rebuilt -----------------------------------------------------
+
 
 def test_missing_warehouse_is_unavailable(tmp_path):
     with pytest.raises(WarehouseUnavailable, match="does not exist"):

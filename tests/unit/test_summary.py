@@ -13,9 +13,15 @@ from movierec.summary import NEXT_COMMANDS, format_summary, summarize
 def _ingested(path):
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
-        con.execute("create table raw.ratings as select * from (values (1, 10, 5.0), (1, 20, 3.0), (2, 10, 4.0)) as t(user_id, movie_id, rating)")
-        con.execute("create table raw.movies as select * from (values (10, 'Alpha'), (20, 'Beta'), (30, 'Gamma')) as t(movie_id, title)")
-        con.execute("create table raw.rejects as select * from (values ('f.txt', 7, 'x', 'bad')) as t(file, line, text, reason)")
+        con.execute(
+            "create table raw.ratings as select * from (values (1, 10, 5.0), (1, 20, 3.0), (2, 10, 4.0)) as t(user_id, movie_id, rating)"
+        )
+        con.execute(
+            "create table raw.movies as select * from (values (10, 'Alpha'), (20, 'Beta'), (30, 'Gamma')) as t(movie_id, title)"
+        )
+        con.execute(
+            "create table raw.rejects as select * from (values ('f.txt', 7, 'x', 'bad')) as t(file, line, text, reason)"
+        )
     return path
 
 
@@ -26,9 +32,13 @@ def _built(path):
         con.execute("""create table mart_leaderboard as select * from (values
             ('global_mean', 1.10, 0.01), ('bias_baseline', 0.95, 0.05), ('biased_mf', 0.87, 0.02),
             ('popularity', null, 0.20), ('ials', null, 0.25)) as t(model_name, rmse, ndcg_at_k)""")
-        con.execute("create table model_metrics as select * from (values ('ials', 'ndcg', 5), ('ials', 'rmse', null)) as t(model_name, metric, k)")
+        con.execute(
+            "create table model_metrics as select * from (values ('ials', 'ndcg', 5), ('ials', 'rmse', null)) as t(model_name, metric, k)"
+        )
         con.execute("create table serving_config as select 'ials' as model_name, 'ials' as requested_model_name")
-        con.execute("create table user_recommendations as select * from (values (1, 30), (2, 20), (2, 30)) as t(user_id, movie_id)")
+        con.execute(
+            "create table user_recommendations as select * from (values (1, 30), (2, 20), (2, 30)) as t(user_id, movie_id)"
+        )
     return path
 
 
@@ -53,15 +63,23 @@ def test_summary_of_a_built_warehouse(tmp_path):
     # the next commands, one line each, in order
     lines = text.splitlines()
     start = lines.index("Next:")
-    assert [line.split()[0:2] for line in lines[start + 1:]] == [command.split() for command, _ in NEXT_COMMANDS]
-    assert [command for command, _ in NEXT_COMMANDS] == ["make sql", "make lab", "make reports", "make serve", "make docs"]
+    assert [line.split()[0:2] for line in lines[start + 1 :]] == [command.split() for command, _ in NEXT_COMMANDS]
+    assert [command for command, _ in NEXT_COMMANDS] == [
+        "make sql",
+        "make lab",
+        "make reports",
+        "make serve",
+        "make docs",
+    ]
 
 
 def test_a_stand_in_serving_model_is_named(tmp_path):
     path = _built(tmp_path / "w.duckdb")
     with duckdb.connect(str(path)) as con:
         con.execute("update serving_config set model_name = 'biased_mf'")
-    assert "serving       biased_mf (nDCG@5 0.020) (stand-in: var serving_model ials is not fitted)" in format_summary(summarize(path))
+    assert "serving       biased_mf (nDCG@5 0.020) (stand-in: var serving_model ials is not fitted)" in format_summary(
+        summarize(path)
+    )
 
 
 def test_summary_of_an_ingested_warehouse_says_what_is_missing(tmp_path):
@@ -77,7 +95,9 @@ def test_fitted_but_not_evaluated_is_told_apart_from_not_fitted(tmp_path):
     path = _ingested(tmp_path / "w.duckdb")
     with duckdb.connect(str(path)) as con:
         con.execute("create table model_runs as select * from (values ('ials'), ('biased_mf')) as t(model_name)")
-    assert "models        2 fitted (model_runs) but not evaluated: no mart_leaderboard" in format_summary(summarize(path))
+    assert "models        2 fitted (model_runs) but not evaluated: no mart_leaderboard" in format_summary(
+        summarize(path)
+    )
 
 
 def test_cli_summary(tmp_path, capsys):
@@ -98,8 +118,16 @@ def test_cli_summary_while_a_build_writes_is_a_clear_error(tmp_path, capsys):
 
     path = _built(tmp_path / "w.duckdb")
     # another process holds the file for writing, as dbt build does
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ok', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ok', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ok"
         assert main(["summary", "--warehouse", str(path)]) == 1

@@ -7,12 +7,17 @@ import numpy as np
 import pytest
 
 from movierec.models import data
+from movierec.models.baselines import MovieMean
 from movierec.models.data import Ratings, training_ratings
 from movierec.models.export import fit_and_export
-from movierec.models.baselines import MovieMean
 
 ROWS = [  # user_id, movie_id, rating
-    (30, 7, 4.0), (10, 7, 5.0), (10, 9, 3.0), (20, 8, 1.0), (30, 9, 2.0), (20, 7, 4.0),
+    (30, 7, 4.0),
+    (10, 7, 5.0),
+    (10, 9, 3.0),
+    (20, 8, 1.0),
+    (30, 9, 2.0),
+    (20, 7, 4.0),
 ]
 
 
@@ -81,8 +86,9 @@ def test_fit_and_export_reads_an_indexed_relation_like_an_arrow_table():
     test = con.sql("select 10 as user_id, 8 as movie_id, 2.0 as rating")
     meta = {"factors": 4, "top_k": 2, "eval_max_users": 10}
     from_relation = fit_and_export(MovieMean(damping=1), train, test, meta)
-    from_arrow = fit_and_export(MovieMean(damping=1), con.sql("select user_id, movie_id, rating from train").arrow().read_all(),
-                                test, meta)
+    from_arrow = fit_and_export(
+        MovieMean(damping=1), con.sql("select user_id, movie_id, rating from train").arrow().read_all(), test, meta
+    )
     keep = [c for c in from_arrow.column_names if c != "fit_seconds"]
     assert from_relation.select(keep).equals(from_arrow.select(keep))
     mu = np.mean([r[2] for r in ROWS])

@@ -78,7 +78,7 @@ def marked_figures(markdown: str) -> list[tuple[int, str, str]]:
     found = []
     for number, line in _prose_lines(markdown):
         for match in DEMO.finditer(line):
-            before = MARKER.sub("", line[:match.start()]).rstrip("*`")
+            before = MARKER.sub("", line[: match.start()]).rstrip("*`")
             found.append((number, before, match.group("key")))
     return found
 
@@ -88,7 +88,7 @@ def is_written(before: str, figure: str) -> bool:
     "reaches 0.169" but not "reaches 10.169"."""
     if not before.endswith(figure):
         return False
-    rest = before[:len(before) - len(figure)]
+    rest = before[: len(before) - len(figure)]
     return not rest or not (rest[-1].isalnum() or rest[-1] in ".,-")
 
 
@@ -97,7 +97,7 @@ def unmarked_figures(markdown: str) -> list[tuple[int, str]]:
     found = []
     for number, line in _prose_lines(markdown):
         for match in QUOTED.finditer(line):
-            rest = line[match.end():].lstrip("*")
+            rest = line[match.end() :].lstrip("*")
             if rest.startswith("<!-- demo:") or SOURCE.match(rest):
                 continue
             if match.group() in NOT_FIGURES:
@@ -112,12 +112,17 @@ def figures() -> dict[str, str]:
 
 
 def test_every_marked_figure_is_the_demo_builds(figures):
-    wrong = [f"docs/tutorial.md:{line}: {key}: the demo build has {figures[key]!r}, the text before the marker is "
-             f"{before[-40:]!r}"
-             for line, before, key in marked_figures(TUTORIAL.read_text())
-             if key in figures and not (figures[key] and is_written(before, figures[key]))]
-    unknown = [f"docs/tutorial.md:{line}: no figure {key!r} in {FIGURES_JSON.name}"
-               for line, _, key in marked_figures(TUTORIAL.read_text()) if key not in figures]
+    wrong = [
+        f"docs/tutorial.md:{line}: {key}: the demo build has {figures[key]!r}, the text before the marker is "
+        f"{before[-40:]!r}"
+        for line, before, key in marked_figures(TUTORIAL.read_text())
+        if key in figures and not (figures[key] and is_written(before, figures[key]))
+    ]
+    unknown = [
+        f"docs/tutorial.md:{line}: no figure {key!r} in {FIGURES_JSON.name}"
+        for line, _, key in marked_figures(TUTORIAL.read_text())
+        if key not in figures
+    ]
     assert not wrong + unknown, "\n".join(wrong + unknown)
 
 
@@ -133,7 +138,8 @@ def test_the_json_has_every_defined_figure(figures):
 def test_the_tutorial_quotes_no_unmarked_figure():
     found = unmarked_figures(TUTORIAL.read_text())
     assert not found, "figures with no <!-- demo:KEY --> or <!-- source: ... --> marker:\n" + "\n".join(
-        f"docs/tutorial.md:{line}: {figure}" for line, figure in found)
+        f"docs/tutorial.md:{line}: {figure}" for line, figure in found
+    )
 
 
 # --- the checker itself, on an example with every case -----------------------------------------
@@ -156,10 +162,16 @@ The head: 7%<!-- demo:head --> of the movies.
 
 def test_the_checker_finds_marked_and_unmarked_figures():
     assert [(line, key) for line, _, key in marked_figures(EXAMPLE)] == [
-        (1, "ndcg_ease"), (1, "ndcg_popularity"), (2, "ratio"), (2, "recovery"), (12, "head")]
+        (1, "ndcg_ease"),
+        (1, "ndcg_popularity"),
+        (2, "ratio"),
+        (2, "recovery"),
+        (12, "head"),
+    ]
     befores = [before for _, before, _ in marked_figures(EXAMPLE)]
-    assert [is_written(before, figure) for before, figure in zip(befores, ["0.169", "0.060", "2.8", "83%", "7%"])] \
-        == [True] * 5
+    assert [is_written(before, figure) for before, figure in zip(befores, ["0.169", "0.060", "2.8", "83%", "7%"])] == [
+        True
+    ] * 5
     assert not is_written(befores[0], "169") and not is_written(befores[0], "0.16")
     assert is_written("runs from Drama and Comedy", "Drama and Comedy")
     assert not is_written("runs from Drama and Comedy", "Comedy and")

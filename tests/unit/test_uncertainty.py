@@ -42,12 +42,14 @@ def test_paired_comparison_finds_a_small_consistent_gain_that_marginal_intervals
     same = rmse_stats(np.arange(n), hardness * 10, np.full(n, 10))
     out = bootstrap({"base": base, "better": better, "same": same}, baseline="base", samples=500, seed=2)
     assert out["better"]["ci_low"] < out["base"]["ci_high"]  # the marginal intervals overlap ...
-    assert out["better"]["is_better"] is True                # ... the paired test still sees it
+    assert out["better"]["is_better"] is True  # ... the paired test still sees it
     assert out["better"]["difference_ci_high"] < 0
     assert out["same"]["is_better"] is False and out["base"]["is_better"] is None
     # higher is better (ranking metrics): the sign flips
-    ndcg = {"base": UserStats(np.arange(n), hardness, np.ones(n)),
-            "better": UserStats(np.arange(n), hardness * 1.05, np.ones(n))}
+    ndcg = {
+        "base": UserStats(np.arange(n), hardness, np.ones(n)),
+        "better": UserStats(np.arange(n), hardness * 1.05, np.ones(n)),
+    }
     assert bootstrap(ndcg, "base", samples=300, lower_is_better=False)["better"]["is_better"] is True
 
 

@@ -49,4 +49,3 @@ from movierec.generate.shapes import SIZES, GenerateSummary, SampleShape
 from movierec.generate.titles import _GENRE_WORDS
 
 __all__ = ["SampleShape", "SIZES", "GenerateSummary", "generate", "GENRES", "_GENRE_WORDS"]
-

@@ -9,35 +9,27 @@ from pathlib import Path
 
 import numpy as np
 
-from movierec.generate.dates import _RowKeys, _fill_empty_days, _probe_flags, _rating_days
+from movierec.generate.dates import _fill_empty_days, _probe_flags, _rating_days, _RowKeys
 from movierec.generate.genres import (
-    GENRES,
-    GenrePlan,
     _GENRE_DRAW_SHARE,
     _TASTE_BUDGET,
+    GENRES,
+    GenrePlan,
     _write_genres,
     draw_movie_genres,
     draw_user_genres,
     genre_mask,
 )
 from movierec.generate.pairs import (
-    _PairPlan,
     _alias_table,
     _cover_all_movies,
     _draw_budget,
     _exploration,
+    _PairPlan,
     _sample_pairs_chunk,
     popularity_weights,
 )
 from movierec.generate.shapes import (
-    FIRST_DAY,
-    GenerateSummary,
-    LAST_DAY,
-    N_DAYS,
-    PROBE_MAX_PER_USER,
-    PROBE_SHARE,
-    SIZES,
-    SampleShape,
     _CHUNK_RATINGS,
     _MOVIE_BITS,
     _S_COVER,
@@ -49,10 +41,18 @@ from movierec.generate.shapes import (
     _S_RATINGS,
     _S_USERS,
     _TEXT_CHUNK_ROWS,
+    FIRST_DAY,
+    LAST_DAY,
+    N_DAYS,
+    PROBE_MAX_PER_USER,
+    PROBE_SHARE,
+    SIZES,
+    GenerateSummary,
+    SampleShape,
     _map_ordered,
     _rng,
 )
-from movierec.generate.taste import _TasteModel, _fit_thresholds, _quantize, _scores, taste_model
+from movierec.generate.taste import _fit_thresholds, _quantize, _scores, _TasteModel, taste_model
 from movierec.generate.text import _ALL_ONES, _date_words, _format_block, _movie_header_words, _right_aligned
 from movierec.generate.titles import movie_titles
 from movierec.generate.users import customer_ids, signup_days, user_activity
@@ -110,8 +110,9 @@ def _genre_share(n_u: np.ndarray, n_movies: int) -> np.ndarray:
     return (_GENRE_DRAW_SHARE * room).astype(np.float32)
 
 
-def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genres: GenrePlan, seed: int,
-                  prog: Progress) -> tuple[np.ndarray, _PairPlan]:
+def _sample_pairs(
+    shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genres: GenrePlan, seed: int, prog: Progress
+) -> tuple[np.ndarray, _PairPlan]:
     """The movie of every rating row, user-major (rows of user u are
     ``row_offsets[u]:row_offsets[u+1]``), every movie rated at least once."""
     alias_prob, alias_idx = _alias_table(weights)
@@ -142,8 +143,16 @@ def _sample_pairs(shape: SampleShape, n_u: np.ndarray, weights: np.ndarray, genr
     return movies, plan
 
 
-def _rate(shape: SampleShape, movies: np.ndarray, plan: _PairPlan, signup: np.ndarray, model: _TasteModel,
-          layout: _RowKeys, seed: int, prog: Progress) -> np.ndarray:
+def _rate(
+    shape: SampleShape,
+    movies: np.ndarray,
+    plan: _PairPlan,
+    signup: np.ndarray,
+    model: _TasteModel,
+    layout: _RowKeys,
+    seed: int,
+    prog: Progress,
+) -> np.ndarray:
     """Days, stars and probe flags of every row, packed into row keys (still user-major)."""
     n_u, row_offsets = plan.n_u, plan.row_offsets
     held = np.minimum(PROBE_MAX_PER_USER, n_u - 1)
@@ -170,14 +179,20 @@ def _rate(shape: SampleShape, movies: np.ndarray, plan: _PairPlan, signup: np.nd
     t_stage = time.perf_counter()
     for c, counts in enumerate(_map_ordered(rate_chunk, n_chunks)):
         day_counts += counts
-        prog.update(int(row_offsets[plan.user_bounds[c + 1]]), shape.n_ratings, stage="ratings", since=t_stage,
-                    force=c == n_chunks - 1)
+        prog.update(
+            int(row_offsets[plan.user_bounds[c + 1]]),
+            shape.n_ratings,
+            stage="ratings",
+            since=t_stage,
+            force=c == n_chunks - 1,
+        )
     _fill_empty_days(keys, layout, day_counts, row_offsets, _rng(seed, _S_DAYS))
     return keys
 
 
-def _write_combined(out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_counts: np.ndarray,
-                    customers: np.ndarray, prog: Progress) -> tuple[list[Path], int, np.ndarray]:
+def _write_combined(
+    out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_counts: np.ndarray, customers: np.ndarray, prog: Progress
+) -> tuple[list[Path], int, np.ndarray]:
     """combined_data_1..4.txt from the movie-sorted row keys. Returns the paths, the bytes
     written and the (sorted) rows flagged for the probe."""
     n_movies = movie_counts.size
@@ -204,8 +219,14 @@ def _write_combined(out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_cou
                 mv = mv[movie_counts[mv] > 0]
                 u = layout.user(k)
                 code = layout.code(k)
-                text = _format_block(movie_start[mv] - lo, mv, header_words, cust_word[u], cust_mask[u],
-                                     [(date_w2[code], _ALL_ONES), (date_w3[code], mask3)])
+                text = _format_block(
+                    movie_start[mv] - lo,
+                    mv,
+                    header_words,
+                    cust_word[u],
+                    cust_mask[u],
+                    [(date_w2[code], _ALL_ONES), (date_w3[code], mask3)],
+                )
                 f.write(memoryview(text))
                 written += text.size
                 probe_rows.append(lo + np.flatnonzero(k & 1))
@@ -219,25 +240,37 @@ def _write_combined(out_dir: Path, keys: np.ndarray, layout: _RowKeys, movie_cou
     return paths, sum(w for w, _ in results), probe_rows
 
 
-def _write_probe(path: Path, keys: np.ndarray, layout: _RowKeys, probe_rows: np.ndarray,
-                 movie_counts: np.ndarray, customers: np.ndarray) -> int:
+def _write_probe(
+    path: Path,
+    keys: np.ndarray,
+    layout: _RowKeys,
+    probe_rows: np.ndarray,
+    movie_counts: np.ndarray,
+    customers: np.ndarray,
+) -> int:
     """probe.txt: the flagged rows in file order, as ``<movie>:`` then customer ids."""
     movie_start = np.concatenate([[0], np.cumsum(movie_counts)]).astype(np.int64)
     probe_movies = np.searchsorted(movie_start, probe_rows, side="right") - 1
-    first = np.flatnonzero(np.concatenate([[True], probe_movies[1:] != probe_movies[:-1]])) if probe_rows.size else \
-        np.empty(0, dtype=np.int64)
+    first = (
+        np.flatnonzero(np.concatenate([[True], probe_movies[1:] != probe_movies[:-1]]))
+        if probe_rows.size
+        else np.empty(0, dtype=np.int64)
+    )
     cust_word, cust_mask = _right_aligned(customers, b"\n")
     users = layout.user(keys[probe_rows])
-    text = _format_block(first, probe_movies[first], _movie_header_words(movie_counts.size),
-                         cust_word[users], cust_mask[users], [])
+    text = _format_block(
+        first, probe_movies[first], _movie_header_words(movie_counts.size), cust_word[users], cust_mask[users], []
+    )
     path.write_bytes(text.tobytes())
     return int(text.size)
 
 
 def _write_titles(path: Path, n_movies: int, seed: int, primary_genres: list[int] | None = None) -> int:
     """movie_titles.csv: ``id,year,title`` in latin-1, unquoted, ``NULL`` for unknown years."""
-    lines = [f"{mid},{'NULL' if year is None else year},{title}\n"
-             for mid, year, title in movie_titles(n_movies, seed, primary_genres)]
+    lines = [
+        f"{mid},{'NULL' if year is None else year},{title}\n"
+        for mid, year, title in movie_titles(n_movies, seed, primary_genres)
+    ]
     data = "".join(lines).encode("latin-1")
     path.write_bytes(data)
     return len(data)

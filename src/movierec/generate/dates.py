@@ -66,8 +66,9 @@ class _RowKeys:
         return (keys >> 1) & ((1 << self.CODE_BITS) - 1)
 
 
-def _fill_empty_days(keys: np.ndarray, layout: _RowKeys, day_counts: np.ndarray, row_offsets: np.ndarray,
-                     rng: np.random.Generator) -> int:
+def _fill_empty_days(
+    keys: np.ndarray, layout: _RowKeys, day_counts: np.ndarray, row_offsets: np.ndarray, rng: np.random.Generator
+) -> int:
     """Make every day of the range carry at least one rating where possible.
 
     For a day nobody rated, one rating that lies after it moves to that day, chosen among

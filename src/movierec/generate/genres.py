@@ -16,12 +16,27 @@ from movierec.generate.shapes import _S_GENRES, _rng
 # form a family: they share part of their taste direction, and a movie's second and third
 # genres come from the family of its first more often than not (Horror + Thriller, Kids + Anime).
 GENRES: tuple[str, ...] = (
-    "Drama", "Comedy", "Romance", "Musical", "Stand-Up", "Kids", "Anime", "Fantasy", "Action",
-    "Adventure", "Sci-Fi", "War", "Thriller", "Horror", "Crime", "Mystery", "Documentary", "Western",
+    "Drama",
+    "Comedy",
+    "Romance",
+    "Musical",
+    "Stand-Up",
+    "Kids",
+    "Anime",
+    "Fantasy",
+    "Action",
+    "Adventure",
+    "Sci-Fi",
+    "War",
+    "Thriller",
+    "Horror",
+    "Crime",
+    "Mystery",
+    "Documentary",
+    "Western",
 )
 _GENRE_SHARES = np.array(
-    [0.19, 0.15, 0.08, 0.02, 0.015, 0.04, 0.025, 0.03, 0.08,
-     0.035, 0.04, 0.025, 0.075, 0.05, 0.055, 0.025, 0.05, 0.025]
+    [0.19, 0.15, 0.08, 0.02, 0.015, 0.04, 0.025, 0.03, 0.08, 0.035, 0.04, 0.025, 0.075, 0.05, 0.055, 0.025, 0.05, 0.025]
 )
 _GENRE_FAMILY = np.array([0, 1, 0, 0, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 6])
 _N_FAMILIES = 7
@@ -73,8 +88,9 @@ def genre_directions(k: int) -> np.ndarray:
 def draw_movie_genres(n_movies: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
     """1-3 distinct genres per movie: the first by genre share, the others mostly from its family."""
     shares = _GENRE_SHARES / _GENRE_SHARES.sum()
-    counts = 1 + np.searchsorted(np.cumsum(_GENRE_COUNT_SHARES), rng.random(n_movies) * sum(_GENRE_COUNT_SHARES),
-                                 side="right")
+    counts = 1 + np.searchsorted(
+        np.cumsum(_GENRE_COUNT_SHARES), rng.random(n_movies) * sum(_GENRE_COUNT_SHARES), side="right"
+    )
     counts = np.minimum(counts, 3)
     u = rng.random((n_movies, 6))
     cum_all = np.cumsum(shares)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from movierec.generate.genres import GenrePlan, _DISLIKE_SKIP
-from movierec.generate.shapes import SampleShape, _MOVIE_BITS, _S_PAIRS, _rng
-
+from movierec.generate.genres import _DISLIKE_SKIP, GenrePlan
+from movierec.generate.shapes import _MOVIE_BITS, _S_PAIRS, SampleShape, _rng
 
 _POPULARITY_SIGMA = 2.8  # lognormal spread of movie popularity
 _POPULARITY_CAP = 1.0  # cap on a movie's expected draws, as a multiple of the number of users
@@ -104,8 +103,7 @@ class _PairPlan:
     genre_alias: np.ndarray  # (alias entries are movie indexes)
 
 
-def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0: int,
-               draws: np.ndarray) -> np.ndarray:
+def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0: int, draws: np.ndarray) -> np.ndarray:
     """`draws[i]` movie draws with replacement for chunk-local users `local[i]`, as int64
     keys ``local << 15 | movie``: by popularity, or (a user's genre share of them) by
     popularity within one of their liked genres; draws of a disliked genre are mostly
@@ -127,8 +125,11 @@ def _draw_keys(rng: np.random.Generator, plan: _PairPlan, local: np.ndarray, u0:
         liked, cum = plan.genres.liked[u0 + local], plan.genres.liked_cum[u0 + local]
         second = u >= np.repeat(cum[:, 0], draws)[rows]
         third = u >= np.repeat(cum[:, 1], draws)[rows]
-        g = np.where(third, np.repeat(liked[:, 2], draws)[rows],
-                     np.where(second, np.repeat(liked[:, 1], draws)[rows], np.repeat(liked[:, 0], draws)[rows]))
+        g = np.where(
+            third,
+            np.repeat(liked[:, 2], draws)[rows],
+            np.where(second, np.repeat(liked[:, 1], draws)[rows], np.repeat(liked[:, 0], draws)[rows]),
+        )
         g = g.astype(np.intp)
         start = plan.genre_offsets[g]
         size = (plan.genre_offsets[g + 1] - start).astype(np.float32)
@@ -195,7 +196,7 @@ def _sample_pairs_chunk(seed: int, chunk: int, plan: _PairPlan) -> np.ndarray:
         ratio = plan.budget[u0 + short] / n_u[short]
         # Taste-driven draws repeat movies more than popularity alone predicts: top up generously
         # (each round re-sorts the chunk's keys; surplus draws are cheap and dropped below).
-        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 2.0 * 2.0 ** attempt).astype(np.int64)
+        extra = np.ceil((deficit + 2.0 * np.sqrt(deficit) + 1.0) * ratio * 2.0 * 2.0**attempt).astype(np.int64)
         keys = _merge_new(keys, _sorted_unique(_draw_keys(rng, plan, short, u0, extra)))
     else:  # pragma: no cover - would need an absurd shape
         raise RuntimeError("could not draw enough distinct movies per user")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from movierec.generate.genres import GenrePlan, _MOVIE_INDIVIDUAL, _USER_INDIVIDUAL, genre_directions
-from movierec.generate.shapes import N_FACTORS, RATING_SHARES, _S_THRESHOLDS, _rng
+from movierec.generate.genres import _MOVIE_INDIVIDUAL, _USER_INDIVIDUAL, GenrePlan, genre_directions
+from movierec.generate.shapes import _S_THRESHOLDS, N_FACTORS, RATING_SHARES, _rng
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,9 @@ _INTERACTION_SD = 0.60  # sd of user factors . movie factors
 _NOISE_SD = 0.75
 
 
-def taste_model(n_users: int, weights: np.ndarray, genres: GenrePlan, user_prefs: np.ndarray,
-                rng: np.random.Generator) -> _TasteModel:
+def taste_model(
+    n_users: int, weights: np.ndarray, genres: GenrePlan, user_prefs: np.ndarray, rng: np.random.Generator
+) -> _TasteModel:
     """Draw the biases and factors (thresholds are fitted later on the actual pairs).
 
     A movie's factors are the direction of its genres plus individual variation; a user's are
@@ -70,8 +71,13 @@ def taste_model(n_users: int, weights: np.ndarray, genres: GenrePlan, user_prefs
     )
 
 
-def _scores(model: _TasteModel, users: np.ndarray, user_runs: tuple[slice, np.ndarray] | None,
-            movies: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _scores(
+    model: _TasteModel,
+    users: np.ndarray,
+    user_runs: tuple[slice, np.ndarray] | None,
+    movies: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Latent scores for rating rows. With `user_runs` = (user slice, run lengths) the user
     terms are expanded with np.repeat (rows grouped by user), otherwise gathered by `users`."""
 

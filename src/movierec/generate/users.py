@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from movierec.generate.shapes import CUSTOMER_ID_MAX, N_DAYS, SampleShape, _S_CUSTOMERS, _rng
+from movierec.generate.shapes import _S_CUSTOMERS, CUSTOMER_ID_MAX, N_DAYS, SampleShape, _rng
 
 # Growth rates over the whole date range (exp(rate * t / N_DAYS)): sign-ups, and each
 # user's rating density from their sign-up on; earlier sign-ups also rate more. Tuned so

@@ -86,8 +86,11 @@ def detect_netflix(root: Path) -> NetflixLayout | None:
 
 def _suggestion(root: Path) -> str:
     """A `--format csv` command for the first ratings-like file in `root`, as a sentence, or ''."""
-    candidates = [root] if root.is_file() else sorted(
-        p for p in root.iterdir() if p.suffix.lower() in (".csv", ".txt", ".tsv", ".dat") and p.is_file())
+    candidates = (
+        [root]
+        if root.is_file()
+        else sorted(p for p in root.iterdir() if p.suffix.lower() in (".csv", ".txt", ".tsv", ".dat") and p.is_file())
+    )
     for path in candidates[:20]:
         command = generic.suggest(path)
         if command:
@@ -95,8 +98,13 @@ def _suggestion(root: Path) -> str:
     return ""
 
 
-def detect(root: Path, fmt: str = "auto", columns: str | dict | None = None, delimiter: str | None = None,
-           titles: Path | None = None) -> tuple[str, object]:
+def detect(
+    root: Path,
+    fmt: str = "auto",
+    columns: str | dict | None = None,
+    delimiter: str | None = None,
+    titles: Path | None = None,
+) -> tuple[str, object]:
     """Recognize the layout of `root`: ("netflix", NetflixLayout), ("movielens", MovieLensLayout),
     or, with fmt "csv", ("csv", generic.CsvLayout) for the ratings file `root`."""
     if fmt not in FORMATS:
@@ -116,9 +124,13 @@ def detect(root: Path, fmt: str = "auto", columns: str | dict | None = None, del
     if not root.exists():
         raise IngestError(f"folder {root} does not exist")
     if not root.is_dir():
-        raise IngestError(f"{root} is a file: pass the folder that holds the Netflix or MovieLens files"
-                          + (_suggestion(root) or "; for a single ratings file use --format csv --columns "
-                             "user=...,movie=...,rating=..."))
+        raise IngestError(
+            f"{root} is a file: pass the folder that holds the Netflix or MovieLens files"
+            + (
+                _suggestion(root)
+                or "; for a single ratings file use --format csv --columns user=...,movie=...,rating=..."
+            )
+        )
     try:
         entries = list(root.iterdir())
     except OSError as exc:
@@ -139,7 +151,7 @@ def detect(root: Path, fmt: str = "auto", columns: str | dict | None = None, del
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         wanted = {
             "auto": "Netflix Prize files (combined_data_*.txt, training_set/mv_*.txt or training_set.tar) or "
-                    "MovieLens files (u.data, ratings.dat or ratings.csv)",
+            "MovieLens files (u.data, ratings.dat or ratings.csv)",
             "netflix": "Netflix Prize files (combined_data_*.txt, training_set/mv_*.txt or training_set.tar)",
             "movielens": "MovieLens files (u.data, ratings.dat or ratings.csv)",
         }[fmt]
@@ -154,7 +166,9 @@ def check_reject_rate(value: float) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise IngestError(f"--max-reject-rate {value!r} is not a number: give a share from 0 to 1, e.g. 0.001") from None
+        raise IngestError(
+            f"--max-reject-rate {value!r} is not a number: give a share from 0 to 1, e.g. 0.001"
+        ) from None
     if not math.isfinite(value) or not 0 <= value <= 1:
         raise IngestError(f"--max-reject-rate {value} is not a share from 0 to 1 (e.g. 0.001 = 0.1%)")
     return value
@@ -186,11 +200,14 @@ def open_warehouse(target: Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
             remove_warehouse(target)
         text = str(exc)
         if "lock" in text.lower():
-            raise IngestError(f"warehouse {target} is in use by another process{_lock_holder(text)} "
-                              "(a dbt build, the API or a notebook?): stop it, or pass another --warehouse") from None
+            raise IngestError(
+                f"warehouse {target} is in use by another process{_lock_holder(text)} "
+                "(a dbt build, the API or a notebook?): stop it, or pass another --warehouse"
+            ) from None
         if "not a valid DuckDB database" in text or "database file" in text.lower():
-            raise IngestError(f"warehouse {target} is not a DuckDB database: move it away or pass another "
-                              "--warehouse") from None
+            raise IngestError(
+                f"warehouse {target} is not a DuckDB database: move it away or pass another --warehouse"
+            ) from None
         if "permission" in text.lower() or "read-only" in text.lower():
             raise IngestError(f"cannot open the warehouse {target} for writing: permission denied") from None
         raise IngestError(f"cannot open the warehouse {target}: {text.splitlines()[0]}") from None
@@ -247,8 +264,10 @@ def ingest(
         base = root.parent
         say(f"ingest: ratings file {root} ({layout.describe()})")
         if not layout.has_dates:
-            say("ingest: no date column: ratings load with rated_on null, and dbt's split holds out a random "
-                "share of each user's ratings")
+            say(
+                "ingest: no date column: ratings load with rated_on null, and dbt's split holds out a random "
+                "share of each user's ratings"
+            )
 
     con, created = open_warehouse(target)
     ingestion = None

@@ -99,7 +99,16 @@ SPLITS_SCHEMA = pa.schema(
 )
 
 RAW_TABLES = (
-    "ratings", "movies", "probe", "qualifying", "splits", "rejects", "duplicates", "files", "dataset", "movie_genres",
+    "ratings",
+    "movies",
+    "probe",
+    "qualifying",
+    "splits",
+    "rejects",
+    "duplicates",
+    "files",
+    "dataset",
+    "movie_genres",
 )
 
 # Created as raw.<table>__loading, renamed to raw.<table> when the run succeeds.
@@ -137,7 +146,9 @@ class IngestError(Exception):
 def check_input_file(path: Path, what: str = "file") -> None:
     """IngestError unless `path` is a regular file this process can open for reading."""
     if path.is_symlink() and not path.exists():
-        raise IngestError(f"{what} {path} is a broken symbolic link (it points to {os.readlink(path)}, which does not exist)")
+        raise IngestError(
+            f"{what} {path} is a broken symbolic link (it points to {os.readlink(path)}, which does not exist)"
+        )
     if not path.exists():
         raise IngestError(f"{what} {path} does not exist")
     if path.is_dir():
@@ -304,8 +315,11 @@ class Ingestion:
         if counts is not None and pending:  # good records of the chunk being parsed, not yet added
             rejected, records = by_kind[counts.kind]
             by_kind[counts.kind] = (rejected, records + pending)
-        over = [kind for kind, (rejected, records) in by_kind.items()
-                if rejected > self.reject_threshold * max(records + remaining, 1)]
+        over = [
+            kind
+            for kind, (rejected, records) in by_kind.items()
+            if rejected > self.reject_threshold * max(records + remaining, 1)
+        ]
         if over:
             self._flush_rejects()
             raise IngestError(self._threshold_message(over, partial=remaining > 0, by_kind=by_kind))
@@ -367,8 +381,14 @@ class Ingestion:
         """Write the queued rejects in one insert (row-by-row inserts cost milliseconds each)."""
         if self._rejects:
             files, lines, texts, reasons = zip(*self._rejects)
-            batch = pa.table({"file": pa.array(files, pa.string()), "line": pa.array(lines, pa.int64()),
-                              "raw_text": pa.array(texts, pa.string()), "reason": pa.array(reasons, pa.string())})
+            batch = pa.table(
+                {
+                    "file": pa.array(files, pa.string()),
+                    "line": pa.array(lines, pa.int64()),
+                    "raw_text": pa.array(texts, pa.string()),
+                    "reason": pa.array(reasons, pa.string()),
+                }
+            )
             self.con.register("_rejects", batch)
             self.con.execute("insert into raw.rejects__loading by name select * from _rejects")
             self.con.unregister("_rejects")
@@ -434,8 +454,11 @@ class Ingestion:
             [fmt, variant, str(self.root), DUPLICATE_RULE, window_start, window_end],
         )
         summary = self.summary()
-        over = [kind for kind, (rejected, records) in self._records_by_kind().items()
-                if rejected > self.reject_threshold * max(records, 1)]
+        over = [
+            kind
+            for kind, (rejected, records) in self._records_by_kind().items()
+            if rejected > self.reject_threshold * max(records, 1)
+        ]
         if over:
             raise IngestError(self._threshold_message(over))
         self.con.execute("begin transaction")
@@ -456,8 +479,10 @@ class Ingestion:
     # --- reporting ----------------------------------------------------------------------------
 
     def summary(self) -> dict:
-        totals = {k: sum(getattr(f, k) for f in self.files) for k in
-                  ("lines", "headers", "blank", "loaded", "rejected", "duplicates")}
+        totals = {
+            k: sum(getattr(f, k) for f in self.files)
+            for k in ("lines", "headers", "blank", "loaded", "rejected", "duplicates")
+        }
         totals["records"] = totals["loaded"] + totals["rejected"] + totals["duplicates"]
         return totals
 
@@ -470,8 +495,9 @@ class Ingestion:
             totals[f.kind] = (rejected + f.rejected, records + f.loaded + f.rejected + f.duplicates)
         return totals
 
-    def _threshold_message(self, kinds: list[str], partial: bool = False,
-                           by_kind: dict[str, tuple[int, int]] | None = None) -> str:
+    def _threshold_message(
+        self, kinds: list[str], partial: bool = False, by_kind: dict[str, tuple[int, int]] | None = None
+    ) -> str:
         by_kind = by_kind or self._records_by_kind()
         files = [f.file for f in self.files if f.kind in kinds]
         examples = self.con.execute(

@@ -71,8 +71,10 @@ def parse_columns(text: str) -> dict[str, str]:
         mapping[role] = column
     missing = [role for role in REQUIRED if role not in mapping]
     if missing:
-        raise IngestError(f"--columns: {', '.join(missing)} missing: user, movie and rating are required "
-                          "(e.g. --columns user=User_ID,movie=Movie_ID,rating=Rating)")
+        raise IngestError(
+            f"--columns: {', '.join(missing)} missing: user, movie and rating are required "
+            "(e.g. --columns user=User_ID,movie=Movie_ID,rating=Rating)"
+        )
     numbered = [_INT.match(column) is not None for column in mapping.values()]
     if any(numbered) and not all(numbered):
         raise IngestError("--columns: give every column by name (as in the header) or every one by number (from 1)")
@@ -140,8 +142,9 @@ def _first_line(path: Path) -> str:
     return line.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
-def detect(path: Path, columns: str | dict[str, str], delimiter: str | None = None,
-           titles: Path | None = None) -> CsvLayout:
+def detect(
+    path: Path, columns: str | dict[str, str], delimiter: str | None = None, titles: Path | None = None
+) -> CsvLayout:
     """Check the file and the mapping against its first line; IngestError names what does not fit."""
     from movierec.ingest.common import check_input_file
 
@@ -162,8 +165,10 @@ def detect(path: Path, columns: str | dict[str, str], delimiter: str | None = No
         index = {role: int(column) - 1 for role, column in mapping.items()}
         too_far = [f"{role}={mapping[role]}" for role, i in index.items() if i >= len(fields)]
         if too_far:
-            raise IngestError(f"{path}:1: line 1 has {len(fields)} fields split on {delim!r}, so "
-                              f"{', '.join(too_far)} points past its end (wrong --delimiter?)")
+            raise IngestError(
+                f"{path}:1: line 1 has {len(fields)} fields split on {delim!r}, so "
+                f"{', '.join(too_far)} points past its end (wrong --delimiter?)"
+            )
         header = not (_INT.match(fields[index["user"]]) and _INT.match(fields[index["movie"]]))
     else:
         lowered = [f.lower() for f in fields]
@@ -174,12 +179,21 @@ def detect(path: Path, columns: str | dict[str, str], delimiter: str | None = No
             elif column.lower() in lowered:
                 index[role] = lowered.index(column.lower())
             else:
-                raise IngestError(f"{path}:1: no column {column!r} ({role}) in the header {','.join(fields)!r} "
-                                  f"split on {delim!r}; name columns as in the header, or by number (user=1) "
-                                  "for a file without one")
+                raise IngestError(
+                    f"{path}:1: no column {column!r} ({role}) in the header {','.join(fields)!r} "
+                    f"split on {delim!r}; name columns as in the header, or by number (user=1) "
+                    "for a file without one"
+                )
         header = True
-    return CsvLayout(ratings=path, columns=mapping, delimiter=delim, header=header, n_fields=len(fields),
-                     index=index, titles=Path(titles) if titles is not None else None)
+    return CsvLayout(
+        ratings=path,
+        columns=mapping,
+        delimiter=delim,
+        header=header,
+        n_fields=len(fields),
+        index=index,
+        titles=Path(titles) if titles is not None else None,
+    )
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -230,18 +244,32 @@ def _fast(chunk: bytes, layout: CsvLayout):
             return None
         data, delimiter = chunk.replace(delimiter.encode(), b"\t"), "\t"
     names = [f"f{i}" for i in range(layout.n_fields)]
-    types = {f"f{layout.index['user']}": pa.int32(), f"f{layout.index['movie']}": pa.int32(),
-             f"f{layout.index['rating']}": pa.float64()}
+    types = {
+        f"f{layout.index['user']}": pa.int32(),
+        f"f{layout.index['movie']}": pa.int32(),
+        f"f{layout.index['rating']}": pa.float64(),
+    }
     if layout.has_dates:
         types[f"f{layout.index['date']}"] = pa.string()
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                             escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=[],
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(types),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except pa.ArrowInvalid:
         return None
@@ -284,7 +312,7 @@ def parse_date(text: str) -> tuple[dt.date, dt.datetime | None]:
         except ValueError:
             raise ValueError(f"date {text!r} is not a valid date and time") from None
         if at.tzinfo is not None:
-            at = at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            at = at.astimezone(dt.UTC).replace(tzinfo=None)
         at = at.replace(microsecond=0)
         on = at.date()
     else:
@@ -300,8 +328,12 @@ def _slow(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, 
     for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(rows["line"])):
         fields = [_clean(f) for f in text.split(layout.delimiter)]
         if len(fields) != layout.n_fields:
-            ingestion.reject(counts, number, text,
-                             f"expected {layout.n_fields} fields separated by {layout.delimiter!r}, found {len(fields)}")
+            ingestion.reject(
+                counts,
+                number,
+                text,
+                f"expected {layout.n_fields} fields separated by {layout.delimiter!r}, found {len(fields)}",
+            )
             continue
         try:
             values = {}
@@ -338,19 +370,22 @@ def _slow(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, 
 
 def _table(columns: dict, lines: np.ndarray, file_id: int) -> pa.Table:
     n = len(lines)
-    return pa.table({
-        "movie_id": pa.array(np.asarray(columns["movie_id"], dtype=np.int32)),
-        "user_id": pa.array(np.asarray(columns["user_id"], dtype=np.int32)),
-        "rating": pa.array(np.asarray(columns["rating"], dtype=np.float32)),
-        "rated_on": pa.array(columns["rated_on"], type=pa.date32()),
-        "rated_at": pa.array(columns["rated_at"], type=pa.timestamp("s")),
-        "file_id": pa.array(np.full(n, file_id, dtype=np.int16)),
-        "line": pa.array(lines.astype(np.int32)),
-    })
+    return pa.table(
+        {
+            "movie_id": pa.array(np.asarray(columns["movie_id"], dtype=np.int32)),
+            "user_id": pa.array(np.asarray(columns["user_id"], dtype=np.int32)),
+            "rating": pa.array(np.asarray(columns["rating"], dtype=np.float32)),
+            "rated_on": pa.array(columns["rated_on"], type=pa.date32()),
+            "rated_at": pa.array(columns["rated_at"], type=pa.timestamp("s")),
+            "file_id": pa.array(np.full(n, file_id, dtype=np.int16)),
+            "line": pa.array(lines.astype(np.int32)),
+        }
+    )
 
 
-def _parse_pieces(chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts,
-                  ingestion: Ingestion) -> pa.Table:
+def _parse_pieces(
+    chunk: bytes, first_line: int, layout: CsvLayout, counts: FileCounts, ingestion: Ingestion
+) -> pa.Table:
     """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
     tables = []
     for piece, lines_before in split_pieces(chunk):
@@ -435,8 +470,10 @@ def suggest(path: Path) -> str | None:
         return None
     delimiter = "" if delim == "," else f" --delimiter {'tab' if delim == chr(9) else repr(delim)}"
     if all(_NUMBER.match(f) for f in fields):
-        return (f"movierec ingest {path} --format csv --columns user=1,movie=2,rating=3{delimiter}  "
-                "(no header: check which column is which)")
+        return (
+            f"movierec ingest {path} --format csv --columns user=1,movie=2,rating=3{delimiter}  "
+            "(no header: check which column is which)"
+        )
     found = {}
     for role, words in _GUESSES.items():
         for name in fields:

@@ -70,7 +70,9 @@ def parse(path: Path, counts: FileCounts, ingestion: Ingestion) -> pa.Table:
             continue
         key = (int(movie_id), genre)
         if key in first_seen:
-            ingestion.reject(counts, number, line, f"movie {key[0]} genre {genre!r} already listed at line {first_seen[key]}")
+            ingestion.reject(
+                counts, number, line, f"movie {key[0]} genre {genre!r} already listed at line {first_seen[key]}"
+            )
             continue
         first_seen[key] = number
         ids.append(key[0])

@@ -31,9 +31,9 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -41,13 +41,28 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion, check_input_file, date_window
 from movierec.ingest.reading import (
-    TextStream, decode_lines, decode_text, iter_line_chunks, split_pieces, text_lines, utf8_error,
+    TextStream,
+    decode_lines,
+    decode_text,
+    iter_line_chunks,
+    split_pieces,
+    text_lines,
+    utf8_error,
 )
 
 CHUNK_BYTES = 16 << 20
 # Files in a MovieLens folder that are not read (tags, links, user demographics); ingest names them.
-NOT_LOADED = ("tags.csv", "links.csv", "genome-scores.csv", "genome-tags.csv", "tags.dat", "users.dat", "u.user",
-              "u.occupation", "u.info")
+NOT_LOADED = (
+    "tags.csv",
+    "links.csv",
+    "genome-scores.csv",
+    "genome-tags.csv",
+    "tags.dat",
+    "users.dat",
+    "u.user",
+    "u.occupation",
+    "u.info",
+)
 
 
 def timestamp_window(fmt: str = "movielens") -> tuple[int, int]:
@@ -55,13 +70,32 @@ def timestamp_window(fmt: str = "movielens") -> tuple[int, int]:
     first, last = date_window(fmt)
     epoch = dt.date(1970, 1, 1)
     return (first - epoch).days * 86400, ((last - epoch).days + 1) * 86400
+
+
 RATING_FIELDS = ("user_id", "movie_id", "rating", "timestamp")
 RATING_LAYOUT = ",".join(RATING_FIELDS)
 RATINGS_CSV_HEADER = ("userid", "movieid", "rating", "timestamp")
 MOVIES_CSV_HEADER = ("movieid", "title", "genres")
 STANDARD_100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 NO_GENRES = {"(no genres listed)", "unknown", ""}
 
@@ -115,8 +149,11 @@ class MovieLensLayout:
 
 
 def _detect_in(folder: Path) -> MovieLensLayout | None:
-    present = [name for name in ("ratings.csv", "ratings.dat", "u.data")
-               if (folder / name).exists() or (folder / name).is_symlink()]
+    present = [
+        name
+        for name in ("ratings.csv", "ratings.dat", "u.data")
+        if (folder / name).exists() or (folder / name).is_symlink()
+    ]
     if not present:
         return None
     for name in present:
@@ -134,8 +171,14 @@ def _detect_in(folder: Path) -> MovieLensLayout | None:
             if match and path.is_file():
                 splits.append((match.group(1), "train" if match.group(2) == "base" else "test", path))
         return MovieLensLayout(
-            variant="ml-100k", root=folder, ratings=folder / name, format=TAB, half_stars=False,
-            movies=_optional(folder / "u.item"), genres=_optional(folder / "u.genre"), splits=splits,
+            variant="ml-100k",
+            root=folder,
+            ratings=folder / name,
+            format=TAB,
+            half_stars=False,
+            movies=_optional(folder / "u.item"),
+            genres=_optional(folder / "u.genre"),
+            splits=splits,
         )
     if name == "ratings.dat":
         # ml-1m (whole stars, 24 MB) ships users.dat; ml-10m (half stars, 252 MB) ships tags.dat instead.
@@ -146,11 +189,19 @@ def _detect_in(folder: Path) -> MovieLensLayout | None:
         else:
             one_m = (folder / name).stat().st_size < 100 << 20
         return MovieLensLayout(
-            variant="ml-1m" if one_m else "ml-10m", root=folder, ratings=folder / name, format=DAT,
-            half_stars=not one_m, movies=_optional(folder / "movies.dat"),
+            variant="ml-1m" if one_m else "ml-10m",
+            root=folder,
+            ratings=folder / name,
+            format=DAT,
+            half_stars=not one_m,
+            movies=_optional(folder / "movies.dat"),
         )
     return MovieLensLayout(
-        variant="ml-latest", root=folder, ratings=folder / name, format=CSV, half_stars=True,
+        variant="ml-latest",
+        root=folder,
+        ratings=folder / name,
+        format=CSV,
+        half_stars=True,
         movies=_optional(folder / "movies.csv"),
     )
 
@@ -234,13 +285,23 @@ def _fast_ratings(chunk: bytes, fmt: RatingsFormat, half_stars: bool):
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=list(RATING_FIELDS)),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, quote_char=False, double_quote=False, escape_char=False,
-                newlines_in_values=False, ignore_empty_lines=False,
+                delimiter=delimiter,
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={"user_id": pa.int32(), "movie_id": pa.int32(), "rating": pa.float64(),
-                              "timestamp": pa.int64()},
-                null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
+                column_types={
+                    "user_id": pa.int32(),
+                    "movie_id": pa.int32(),
+                    "rating": pa.float64(),
+                    "timestamp": pa.int64(),
+                },
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid:
@@ -281,20 +342,24 @@ def _timestamp(text: str) -> int:
     if not first <= value < end:
         day = dt.date(1970, 1, 1) + dt.timedelta(days=value // 86400)
         low, high = date_window("movielens")
-        raise ValueError(f"timestamp {text} ({day.isoformat()}) is outside the movielens window "
-                         f"{low.isoformat()}..{high.isoformat()}")
+        raise ValueError(
+            f"timestamp {text} ({day.isoformat()}) is outside the movielens window "
+            f"{low.isoformat()}..{high.isoformat()}"
+        )
     return value
 
 
-def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts,
-                  ingestion: Ingestion):
+def _slow_ratings(
+    chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts, ingestion: Ingestion
+):
     """Parse line by line, rejecting each bad line with its reason. Returns the arrays and line numbers."""
     users, movies, ratings, stamps, numbers = [], [], [], [], []
     for number, text in text_lines(chunk, first_line, counts, ingestion, lambda: len(numbers)):
         fields = [value.strip() for value in text.split(fmt.sep)]
         if len(fields) != len(RATING_FIELDS):
-            ingestion.reject(counts, number, text,
-                             f"expected {len(RATING_FIELDS)} fields ({RATING_LAYOUT}), found {len(fields)}")
+            ingestion.reject(
+                counts, number, text, f"expected {len(RATING_FIELDS)} fields ({RATING_LAYOUT}), found {len(fields)}"
+            )
             continue
         try:
             user = _positive_int("user id", fields[0])
@@ -309,12 +374,18 @@ def _slow_ratings(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars:
         ratings.append(rating)
         stamps.append(ts)
         numbers.append(number)
-    return (np.array(users, dtype=np.int32), np.array(movies, dtype=np.int32), np.array(ratings, dtype=np.float64),
-            np.array(stamps, dtype=np.int64), np.array(numbers, dtype=np.int64))
+    return (
+        np.array(users, dtype=np.int32),
+        np.array(movies, dtype=np.int32),
+        np.array(ratings, dtype=np.float64),
+        np.array(stamps, dtype=np.int64),
+        np.array(numbers, dtype=np.int64),
+    )
 
 
-def _parse_pieces(chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts,
-                  ingestion: Ingestion):
+def _parse_pieces(
+    chunk: bytes, first_line: int, fmt: RatingsFormat, half_stars: bool, counts: FileCounts, ingestion: Ingestion
+):
     """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
     parts = []
     for piece, lines_before in split_pieces(chunk):
@@ -343,8 +414,15 @@ def _ratings_table(user, movie, rating, ts, lines, file_id: int) -> pa.Table:
     )
 
 
-def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: FileCounts, ingestion: Ingestion,
-                  split: tuple[str, str] | None = None, chunk_bytes: int | None = None) -> None:
+def parse_ratings(
+    path: Path,
+    fmt: RatingsFormat,
+    half_stars: bool,
+    counts: FileCounts,
+    ingestion: Ingestion,
+    split: tuple[str, str] | None = None,
+    chunk_bytes: int | None = None,
+) -> None:
     """Stream one ratings-layout file into `raw.ratings`, or (with `split`) into `raw.splits`."""
     with open(path, "rb") as raw_stream:
         stream = TextStream(raw_stream)
@@ -371,16 +449,22 @@ def parse_ratings(path: Path, fmt: RatingsFormat, half_stars: bool, counts: File
             counts.lines += n_lines
             counts.bytes += len(chunk)
             if split is None:
-                ingestion.add_ratings(counts, _ratings_table(user, movie, rating, ts, numbers, counts.file_id),
-                                      dedupe_in_batch=False)
+                ingestion.add_ratings(
+                    counts, _ratings_table(user, movie, rating, ts, numbers, counts.file_id), dedupe_in_batch=False
+                )
             else:
                 n = len(user)
-                ingestion.add("splits", pa.table({
-                    "split": pa.repeat(pa.scalar(split[0]), n),
-                    "part": pa.repeat(pa.scalar(split[1]), n),
-                    "user_id": pa.array(user.astype(np.int32)),
-                    "movie_id": pa.array(movie.astype(np.int32)),
-                }))
+                ingestion.add(
+                    "splits",
+                    pa.table(
+                        {
+                            "split": pa.repeat(pa.scalar(split[0]), n),
+                            "part": pa.repeat(pa.scalar(split[1]), n),
+                            "user_id": pa.array(user.astype(np.int32)),
+                            "movie_id": pa.array(movie.astype(np.int32)),
+                        }
+                    ),
+                )
                 counts.loaded += n
             ingestion.progress.advance(len(chunk), len(user))
             ingestion.check_reject_limit()
@@ -417,8 +501,9 @@ class _Movies:
         self.years: list[int | None] = []
         self.genres: list[str | None] = []
 
-    def add(self, number: int, line: str, movie_id: str, title: str, genres: str | None,
-            fallback_year: int | None = None) -> None:
+    def add(
+        self, number: int, line: str, movie_id: str, title: str, genres: str | None, fallback_year: int | None = None
+    ) -> None:
         movie_id = movie_id.strip()
         if not _INT.match(movie_id) or not 0 < int(movie_id) < 2**31:
             self.ingestion.reject(self.counts, number, line, f"movie id {movie_id!r} is not a positive integer")
@@ -428,8 +513,9 @@ class _Movies:
             return
         key = int(movie_id)
         if key in self.first_seen:
-            self.ingestion.reject(self.counts, number, line,
-                                  f"movie id {key} already listed at line {self.first_seen[key]}")
+            self.ingestion.reject(
+                self.counts, number, line, f"movie id {key} already listed at line {self.first_seen[key]}"
+            )
             return
         self.first_seen[key] = number
         name, year = split_title(title)
@@ -441,8 +527,12 @@ class _Movies:
     def finish(self) -> None:
         self.counts.loaded += len(self.ids)
         table = pa.table(
-            {"movie_id": pa.array(self.ids, pa.int32()), "title": pa.array(self.titles, pa.string()),
-             "release_year": pa.array(self.years, pa.int16()), "genres": pa.array(self.genres, pa.string())},
+            {
+                "movie_id": pa.array(self.ids, pa.int32()),
+                "title": pa.array(self.titles, pa.string()),
+                "release_year": pa.array(self.years, pa.int16()),
+                "genres": pa.array(self.genres, pa.string()),
+            },
             schema=MOVIES_SCHEMA,
         )
         self.ingestion.add("movies", table)
@@ -459,8 +549,9 @@ def _read_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> Iterato
         if text is None:
             counts.lines += 1
             raw = raw_lines[number - 1].rstrip(b"\r")
-            ingestion.reject(counts, number, raw.decode("latin-1"),
-                             f"not UTF-8 like the rest of the file: {utf8_error(raw)}")
+            ingestion.reject(
+                counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
+            )
             continue
         yield number, text
 

@@ -22,9 +22,10 @@ import datetime as dt
 import io
 import re
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +34,12 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, Ingestion, date_window, date_window_reason
 from movierec.ingest.reading import (
-    TextStream, decode_lines, iter_line_chunks, numbered_lines, split_pieces, utf8_error,
+    TextStream,
+    decode_lines,
+    iter_line_chunks,
+    numbered_lines,
+    split_pieces,
+    utf8_error,
 )
 
 CHUNK_BYTES = 64 << 20
@@ -156,8 +162,12 @@ def _fast_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
                 io.BytesIO(b"".join(bodies)),
                 read_options=pacsv.ReadOptions(column_names=list(spec.fields)),
                 parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False),
-                convert_options=pacsv.ConvertOptions(column_types=spec.arrow_types, null_values=[],
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=spec.arrow_types,
+                    null_values=[],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
             )
         except pa.ArrowInvalid:
             return None
@@ -234,8 +244,9 @@ def _parse_field(name: str, text: str):
     raise KeyError(name)
 
 
-def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieState, counts: FileCounts,
-                ingestion: Ingestion):
+def _slow_parse(
+    chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieState, counts: FileCounts, ingestion: Ingestion
+):
     """Parse line by line, rejecting each bad line with its reason. Returns (columns, header count)."""
     rows: dict[str, list] = {name: [] for name in ("movie_id", "line", *spec.fields)}
     headers = 0
@@ -253,8 +264,11 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
                 started_mid_block = False
                 continue
             if b"," not in text:  # a record has commas; a header has none
-                reason = ("movie header is not of the form <positive integer>:" if text.rstrip().endswith(b":")
-                          else f"neither a movie header (<movie id>:) nor a record ({spec.layout})")
+                reason = (
+                    "movie header is not of the form <positive integer>:"
+                    if text.rstrip().endswith(b":")
+                    else f"neither a movie header (<movie id>:) nor a record ({spec.layout})"
+                )
                 ingestion.reject(counts, number, raw, reason)
                 continue
         if state.current is None:
@@ -265,8 +279,9 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
             continue
         fields = text.decode("latin-1").split(",")
         if len(fields) != len(spec.fields):
-            ingestion.reject(counts, number, raw,
-                             f"expected {len(spec.fields)} fields ({spec.layout}), found {len(fields)}")
+            ingestion.reject(
+                counts, number, raw, f"expected {len(spec.fields)} fields ({spec.layout}), found {len(fields)}"
+            )
             continue
         try:
             values = [_parse_field(name, value.strip()) for name, value in zip(spec.fields, fields)]
@@ -285,8 +300,9 @@ def _slow_parse(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieSt
     return columns, headers
 
 
-def _parse_pieces(chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieState, counts: FileCounts,
-                  ingestion: Ingestion):
+def _parse_pieces(
+    chunk: bytes, first_line: int, spec: RecordSpec, state: _MovieState, counts: FileCounts, ingestion: Ingestion
+):
     """A chunk that failed the bulk parse: each piece in bulk if it is clean, else line by line."""
     pieces = split_pieces(chunk)
     if len(pieces) == 1:
@@ -327,8 +343,14 @@ def _to_table(columns: dict, spec: RecordSpec, counts: FileCounts) -> pa.Table:
     return pa.table({name: columns[name] for name in ("movie_id", *spec.fields)})
 
 
-def parse_stream(stream: BinaryIO, spec: RecordSpec, counts: FileCounts, ingestion: Ingestion,
-                 state: _MovieState, chunk_bytes: int = CHUNK_BYTES) -> None:
+def parse_stream(
+    stream: BinaryIO,
+    spec: RecordSpec,
+    counts: FileCounts,
+    ingestion: Ingestion,
+    state: _MovieState,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> None:
     """Read one file of movie blocks into the ingestion."""
     line = 1
     stream = TextStream(stream)
@@ -385,8 +407,13 @@ def load_training_set_tar(path: Path, ingestion: Ingestion) -> None:
 
 def _is_titles_header(fields: list[str]) -> bool:
     """`Movie_ID,Year,Name` (Kaggle's Netflix_Dataset_Movie.csv) and the like: words, not an id and a year."""
-    return len(fields) == 3 and not _INT.match(fields[0].strip()) and fields[0].strip().replace("_", "").isalpha() \
-        and not _INT.match(fields[1].strip()) and fields[1].strip().upper() != "NULL"
+    return (
+        len(fields) == 3
+        and not _INT.match(fields[0].strip())
+        and fields[0].strip().replace("_", "").isalpha()
+        and not _INT.match(fields[1].strip())
+        and fields[1].strip().upper() != "NULL"
+    )
 
 
 def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
@@ -405,8 +432,9 @@ def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
         counts.lines += 1
         if decoded is None:
             raw = raw_lines[number - 1].rstrip(b"\r")
-            ingestion.reject(counts, number, raw.decode("latin-1"),
-                             f"not UTF-8 like the rest of the file: {utf8_error(raw)}")
+            ingestion.reject(
+                counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
+            )
             continue
         line = decoded.rstrip("\r")
         if not line.strip():
@@ -434,7 +462,9 @@ def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
             ingestion.reject(counts, number, line, "empty title")
             continue
         if int(movie_id) in first_seen:
-            ingestion.reject(counts, number, line, f"movie id {movie_id} already listed at line {first_seen[int(movie_id)]}")
+            ingestion.reject(
+                counts, number, line, f"movie id {movie_id} already listed at line {first_seen[int(movie_id)]}"
+            )
             continue
         first_seen[int(movie_id)] = number
         ids.append(int(movie_id))
@@ -442,8 +472,12 @@ def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
         titles.append(title)
     counts.loaded = len(ids)
     table = pa.table(
-        {"movie_id": pa.array(ids, pa.int32()), "title": pa.array(titles, pa.string()),
-         "release_year": pa.array(years, pa.int16()), "genres": pa.nulls(len(ids), pa.string())},
+        {
+            "movie_id": pa.array(ids, pa.int32()),
+            "title": pa.array(titles, pa.string()),
+            "release_year": pa.array(years, pa.int16()),
+            "genres": pa.nulls(len(ids), pa.string()),
+        },
         schema=MOVIES_SCHEMA,
     )
     ingestion.add("movies", table)

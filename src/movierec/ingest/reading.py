@@ -5,7 +5,8 @@ bulk parse, numbered (and decoded) lines for the line-by-line parsers, and the t
 from __future__ import annotations
 
 import codecs
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from movierec.ingest.common import FileCounts, Ingestion
@@ -55,8 +56,9 @@ def iter_line_chunks(stream, chunk_bytes: int, carry: bytes = b"", cut_at=None) 
         carry = buf[cut:]
 
 
-def numbered_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestion: "Ingestion",
-                   kept: Callable[[], int]) -> Iterator[tuple[int, bytes]]:
+def numbered_lines(
+    chunk: bytes, first_line: int, counts: FileCounts, ingestion: Ingestion, kept: Callable[[], int]
+) -> Iterator[tuple[int, bytes]]:
     """The lines of a chunk (whole lines) with their line numbers, for the line-by-line parsers that
     reject each bad line with its reason. Every CHECK_EVERY lines the reject limit is checked, with
     `kept()` the rows kept so far, so that a wrong layout stops within its first chunk."""
@@ -69,8 +71,9 @@ def numbered_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestio
         yield first_line + offset, raw
 
 
-def text_lines(chunk: bytes, first_line: int, counts: "FileCounts", ingestion: "Ingestion",
-               kept: Callable[[], int]) -> Iterator[tuple[int, str]]:
+def text_lines(
+    chunk: bytes, first_line: int, counts: FileCounts, ingestion: Ingestion, kept: Callable[[], int]
+) -> Iterator[tuple[int, str]]:
     """`numbered_lines` decoded (`decode_text`, a trailing carriage return dropped), for the text
     parsers (MovieLens, csv): blank lines are counted and skipped, a line with a carriage return
     inside is rejected."""
@@ -120,7 +123,7 @@ class TextStream:
                     break
                 data += more
             if data.startswith(UTF8_BOM):
-                data = data[len(UTF8_BOM):]
+                data = data[len(UTF8_BOM) :]
                 self.bom = True
             head = data[: self.PROBE_BYTES]
             self.cr_only = b"\r" in head and b"\n" not in head
@@ -140,7 +143,7 @@ class TextStream:
         while True:
             cut = self._buf.find(b"\n")
             if cut >= 0:
-                line, self._buf = self._buf[: cut + 1], self._buf[cut + 1:]
+                line, self._buf = self._buf[: cut + 1], self._buf[cut + 1 :]
                 return line
             more = self._read_raw(self.PROBE_BYTES)
             if not more:
@@ -163,7 +166,7 @@ def decode_lines(data: bytes) -> tuple[list[str | None], list[bytes], str]:
     the file into mojibake. A BOM is dropped; CR-only line endings count as line breaks.
     """
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
     if b"\r" in data and b"\n" not in data:
         data = data.replace(b"\r", b"\n")
     raw_lines = data.split(b"\n")

@@ -43,7 +43,7 @@ class Recommender(ABC):
 
     # --- fitting --------------------------------------------------------------------------------
 
-    def fit(self, train: Ratings) -> "Recommender":
+    def fit(self, train: Ratings) -> Recommender:
         start = time.perf_counter()
         self.train = train
         self._fit(train)
@@ -88,7 +88,7 @@ class Recommender(ABC):
         out_user, out_rank, out_movie, out_score = [], [], [], []
         k_eff = min(k, train.n_movies)
         for start in range(0, len(index), batch):
-            rows = index[start:start + batch]
+            rows = index[start : start + batch]
             scores = np.asarray(self.score_users(rows), dtype=np.float64)
             if seen is not None:
                 block = seen[rows]
@@ -103,8 +103,12 @@ class Recommender(ABC):
         if not out_user:
             empty = np.array([], dtype=np.int64)
             return empty, empty, empty, np.array([], dtype=np.float64)
-        return (np.concatenate(out_user), np.concatenate(out_rank), np.concatenate(out_movie),
-                np.concatenate(out_score))
+        return (
+            np.concatenate(out_user),
+            np.concatenate(out_rank),
+            np.concatenate(out_movie),
+            np.concatenate(out_score),
+        )
 
 
 @dataclass
@@ -150,13 +154,28 @@ class FactorModel(Recommender):
         The same code the serving layer runs on the stored parameters (`fold_in_stored`)."""
         assert self.train is not None, "fit first"
         return type(self).fold_in_stored(
-            self.hyperparameters(), self.global_mean, self.movie_bias, self.movie_factors, movie_index, ratings,
-            has_user_bias=bool(len(self.user_bias) and np.any(self.user_bias != 0)))
+            self.hyperparameters(),
+            self.global_mean,
+            self.movie_bias,
+            self.movie_factors,
+            movie_index,
+            ratings,
+            has_user_bias=bool(len(self.user_bias) and np.any(self.user_bias != 0)),
+        )
 
     @classmethod
-    def fold_in_stored(cls, hyperparameters: dict, global_mean: float, movie_bias: np.ndarray,
-                       movie_factors: np.ndarray, movie_index: np.ndarray, ratings: np.ndarray, *,
-                       has_user_bias: bool = True, gram: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    def fold_in_stored(
+        cls,
+        hyperparameters: dict,
+        global_mean: float,
+        movie_bias: np.ndarray,
+        movie_factors: np.ndarray,
+        movie_index: np.ndarray,
+        ratings: np.ndarray,
+        *,
+        has_user_bias: bool = True,
+        gram: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
         """`fold_in` from stored parameters (as model_runs, movie_factors and user_factors keep them):
         the run's `hyperparameters`, mu, the movie biases and factors (n_movies, columns; float32),
         whether the model learned user biases at all (it did if any stored one is not 0), and
@@ -181,8 +200,9 @@ class FactorModel(Recommender):
         pred = np.empty(len(user_id), dtype=np.float64)
         for start in range(0, len(user_id), chunk):
             stop = start + chunk
-            pred[start:stop] = self._predict_index(self.train.user_index(user_id[start:stop]),
-                                                   self.train.movie_index(movie_id[start:stop]))
+            pred[start:stop] = self._predict_index(
+                self.train.user_index(user_id[start:stop]), self.train.movie_index(movie_id[start:stop])
+            )
         return self._clip(pred)
 
     def _train_rmse(self, train: Ratings, chunk: int | None = None) -> float:
@@ -208,8 +228,9 @@ class FactorModel(Recommender):
             pred[known_i] += self.movie_bias[i[known_i]]
         both = known_u & known_i
         if self.factor_columns:
-            pred[both] += np.einsum("ij,ij->i", self.user_factors[u[both]], self.movie_factors[i[both]],
-                                    dtype=np.float64)
+            pred[both] += np.einsum(
+                "ij,ij->i", self.user_factors[u[both]], self.movie_factors[i[both]], dtype=np.float64
+            )
         return pred
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
@@ -230,9 +251,17 @@ def renamed_keyword(value, old_value, old: str, new: str, owner: str):
     return old_value
 
 
-def ridge_user_step(global_mean: float, movie_bias: np.ndarray, movie_factors: np.ndarray, movie_index: np.ndarray,
-                    ratings: np.ndarray, reg: float, reg_bias: float, weighted_reg: bool,
-                    has_user_bias: bool = True) -> tuple[float, np.ndarray]:
+def ridge_user_step(
+    global_mean: float,
+    movie_bias: np.ndarray,
+    movie_factors: np.ndarray,
+    movie_index: np.ndarray,
+    ratings: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    weighted_reg: bool,
+    has_user_bias: bool = True,
+) -> tuple[float, np.ndarray]:
     """The explicit-feedback ALS user step for one user, exactly: the ridge regression
 
         [b_u, p_u] = (X^T X + n^a diag(reg_bias, reg, ..., reg))^-1 X^T (r - mu - b_i),  X = [1 | Q_rated]

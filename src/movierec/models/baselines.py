@@ -16,8 +16,9 @@ from movierec.models.base import FactorModel
 from movierec.models.data import Ratings
 
 
-def _no_user_parameters(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
-                        has_user_bias=True, gram=None):
+def _no_user_parameters(
+    cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *, has_user_bias=True, gram=None
+):
     """Fold-in of a model that learns nothing per user: no bias, no factors."""
     return 0.0, np.zeros(movie_factors.shape[1], dtype=np.float32)
 
@@ -101,21 +102,34 @@ class BiasBaseline(FactorModel):
 
     def _fit(self, train: Ratings) -> None:
         self.global_mean, self.user_bias, self.movie_bias = fit_biases(
-            train, self.reg_user, self.reg_movie, self.epochs)
+            train, self.reg_user, self.reg_movie, self.epochs
+        )
         self._set_range(train)
 
     @classmethod
-    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
-                       has_user_bias=True, gram=None):
+    def fold_in_stored(
+        cls,
+        hyperparameters,
+        global_mean,
+        movie_bias,
+        movie_factors,
+        movie_index,
+        ratings,
+        *,
+        has_user_bias=True,
+        gram=None,
+    ):
         """The user half of a sweep: b_u = sum(r - mu - b_i) / (reg_user + n)."""
-        reg_user = float((hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters[
-            "reg_user"].default))
+        reg_user = float(
+            (hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters["reg_user"].default)
+        )
         bias = user_bias_step(global_mean, movie_bias, movie_index, ratings, reg_user, has_user_bias)
         return bias, np.zeros(movie_factors.shape[1], dtype=np.float32)
 
 
-def fit_biases(train: Ratings, reg_user: float = 15.0, reg_movie: float = 10.0,
-               epochs: int = 10) -> tuple[float, np.ndarray, np.ndarray]:
+def fit_biases(
+    train: Ratings, reg_user: float = 15.0, reg_movie: float = 10.0, epochs: int = 10
+) -> tuple[float, np.ndarray, np.ndarray]:
     """(mu, b_u, b_i) of the regularized bias baseline by alternating least squares (see
     `BiasBaseline`). With both regularizations 0 on a fully observed matrix this is the two-way
     additive fit after one sweep: b_i = column mean - mu, b_u = row mean - mu."""
@@ -133,8 +147,14 @@ def fit_biases(train: Ratings, reg_user: float = 15.0, reg_movie: float = 10.0,
     return mu, b_u, b_i
 
 
-def user_bias_step(global_mean: float, movie_bias: np.ndarray, movie_index: np.ndarray, ratings: np.ndarray,
-                   reg_user: float, has_user_bias: bool = True) -> float:
+def user_bias_step(
+    global_mean: float,
+    movie_bias: np.ndarray,
+    movie_index: np.ndarray,
+    ratings: np.ndarray,
+    reg_user: float,
+    has_user_bias: bool = True,
+) -> float:
     """One user's bias given the movie biases, as a sweep of `fit_biases` updates it:
     b_u = sum(r - mu - b_i) / (reg_user + n); 0 without ratings or when the model has no user biases."""
     movie_index = np.asarray(movie_index, dtype=np.int64)

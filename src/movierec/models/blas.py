@@ -22,8 +22,8 @@ two builds of the same data give the same parameters.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from threadpoolctl import threadpool_limits
 

@@ -34,7 +34,7 @@ class Ratings:
     movie_ids: np.ndarray
 
     @classmethod
-    def from_ids(cls, user_id, movie_id, rating, user_ids=None, movie_ids=None) -> "Ratings":
+    def from_ids(cls, user_id, movie_id, rating, user_ids=None, movie_ids=None) -> Ratings:
         """Build from id arrays. Pass `user_ids`/`movie_ids` to fix the index space (e.g. to index a
         test set like its training set); ids outside it raise."""
         user_id = np.asarray(user_id)
@@ -48,7 +48,7 @@ class Ratings:
         return cls(user.astype(np.int32), movie.astype(np.int32), np.asarray(rating, dtype=np.float64), uids, mids)
 
     @classmethod
-    def from_indexed(cls, user, movie, rating, user_ids, movie_ids) -> "Ratings":
+    def from_indexed(cls, user, movie, rating, user_ids, movie_ids) -> Ratings:
         """From indices already computed (by SQL: int_ratings_train's user_index and movie_index,
         dense ranks of the sorted ids), checked but not recomputed: no sort of the ratings."""
         user = np.ascontiguousarray(user, dtype=np.int32)
@@ -62,7 +62,7 @@ class Ratings:
         return cls(user, movie, np.asarray(rating, dtype=np.float64), user_ids, movie_ids)
 
     @classmethod
-    def from_arrow(cls, table: pa.Table, user_ids=None, movie_ids=None) -> "Ratings":
+    def from_arrow(cls, table: pa.Table, user_ids=None, movie_ids=None) -> Ratings:
         """From a table with columns user_id, movie_id, rating (e.g. `dbt.ref(...).arrow()`)."""
         if hasattr(table, "read_all"):  # a RecordBatchReader
             table = table.read_all()
@@ -118,8 +118,7 @@ def training_ratings(relation) -> Ratings:
     the content (row count and an order-independent hash of every row, one scan in DuckDB), so a
     rebuilt table is never answered from a stale copy; it holds one training set at a time.
     """
-    key = relation.aggregate(
-        "count(*), bit_xor(hash(user_id, movie_id, rating, user_index, movie_index))").fetchone()
+    key = relation.aggregate("count(*), bit_xor(hash(user_id, movie_id, rating, user_index, movie_index))").fetchone()
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is None:
@@ -127,9 +126,12 @@ def training_ratings(relation) -> Ratings:
             started = time.perf_counter()
             cached = _load_indexed(relation)
             _CACHE[key] = cached
-            print(f"training ratings: loaded {len(cached):,} ratings of {cached.n_users:,} users and "
-                  f"{cached.n_movies:,} movies in {time.perf_counter() - started:.1f} s (shared by every fit)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"training ratings: loaded {len(cached):,} ratings of {cached.n_users:,} users and "
+                f"{cached.n_movies:,} movies in {time.perf_counter() - started:.1f} s (shared by every fit)",
+                file=sys.stderr,
+                flush=True,
+            )
     return cached
 
 
@@ -140,9 +142,12 @@ _CACHE_LOCK = threading.Lock()
 def _load_indexed(relation) -> Ratings:
     columns = relation.select("user_index, movie_index, rating").fetchnumpy()
     user_ids = relation.aggregate("user_index, min(user_id) as user_id", "user_index").order("user_index").fetchnumpy()
-    movie_ids = relation.aggregate("movie_index, min(movie_id) as movie_id", "movie_index").order("movie_index").fetchnumpy()
+    movie_ids = (
+        relation.aggregate("movie_index, min(movie_id) as movie_id", "movie_index").order("movie_index").fetchnumpy()
+    )
     for side, ids in (("user", user_ids), ("movie", movie_ids)):
         if not np.array_equal(ids[f"{side}_index"], np.arange(len(ids[f"{side}_index"]))):
             raise ValueError(f"{side}_index of the training ratings is not a dense rank 0..n-1")
-    return Ratings.from_indexed(columns["user_index"], columns["movie_index"], columns["rating"],
-                                user_ids["user_id"], movie_ids["movie_id"])
+    return Ratings.from_indexed(
+        columns["user_index"], columns["movie_index"], columns["rating"], user_ids["user_id"], movie_ids["movie_id"]
+    )

@@ -79,8 +79,10 @@ def export_artifacts(
     parts = [_run_row(model, train, schema)]
     if isinstance(model, FactorModel) and getattr(model, "serves_factors", True):
         if model.factor_columns > n_factors:
-            raise ValueError(f"{model.name} has {model.factor_columns} factors but the factor tables hold {n_factors} "
-                             "(var `factors`): raise the var or lower the model's n_factors")
+            raise ValueError(
+                f"{model.name} has {model.factor_columns} factors but the factor tables hold {n_factors} "
+                "(var `factors`): raise the var or lower the model's n_factors"
+            )
         parts.append(_factor_rows(model, "user", train.user_ids, model.user_bias, model.user_factors, schema))
         parts.append(_factor_rows(model, "movie", train.movie_ids, model.movie_bias, model.movie_factors, schema))
     if model.predicts_ratings:
@@ -89,20 +91,46 @@ def export_artifacts(
             predicted = model.predict(users, movies, rated_on=test.column("rated_on").to_numpy())
         else:
             predicted = model.predict(users, movies)
-        parts.append(_rows(schema, len(users), record="prediction", model_name=model.name, user_id=users,
-                           movie_id=movies, predicted_rating=predicted))
+        parts.append(
+            _rows(
+                schema,
+                len(users),
+                record="prediction",
+                model_name=model.name,
+                user_id=users,
+                movie_id=movies,
+                predicted_rating=predicted,
+            )
+        )
     users = evaluation_users(test, train, eval_max_users)
     user, rank, movie, score = model.recommend(users, k=top_k)
-    parts.append(_rows(schema, len(user), record="recommendation", model_name=model.name, user_id=user,
-                       movie_id=movie, rank=rank, score=score))
+    parts.append(
+        _rows(
+            schema,
+            len(user),
+            record="recommendation",
+            model_name=model.name,
+            user_id=user,
+            movie_id=movie,
+            rank=rank,
+            score=score,
+        )
+    )
     return pa.concat_tables(parts)
 
 
 def _run_row(model: Recommender, train: Ratings, schema: pa.Schema) -> pa.Table:
-    return _rows(schema, 1, record="run", model_name=model.name,
-                 hyperparameters=json.dumps(model.hyperparameters(), sort_keys=True, default=float),
-                 fit_seconds=model.fit_seconds, train_rmse=model.train_rmse, train_ratings=len(train),
-                 bias=getattr(model, "global_mean", None))
+    return _rows(
+        schema,
+        1,
+        record="run",
+        model_name=model.name,
+        hyperparameters=json.dumps(model.hyperparameters(), sort_keys=True, default=float),
+        fit_seconds=model.fit_seconds,
+        train_rmse=model.train_rmse,
+        train_ratings=len(train),
+        bias=getattr(model, "global_mean", None),
+    )
 
 
 def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa.Schema) -> pa.Table:
@@ -117,8 +145,14 @@ def _factor_rows(model: FactorModel, record: str, ids, bias, factors, schema: pa
     else:
         factor_array = pa.nulls(n, schema.field("factors").type)
     bias_array = np.asarray(bias, dtype=np.float64) if len(bias) else np.zeros(n)
-    table = _rows(schema, n, record=record, model_name=model.name, bias=bias_array,
-                  **{"user_id" if record == "user" else "movie_id": ids})
+    table = _rows(
+        schema,
+        n,
+        record=record,
+        model_name=model.name,
+        bias=bias_array,
+        **{"user_id" if record == "user" else "movie_id": ids},
+    )
     return table.set_column(schema.get_field_index("factors"), "factors", factor_array)
 
 

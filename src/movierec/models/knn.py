@@ -80,11 +80,21 @@ class _BaselineKNN(Recommender):
     predicts_ratings = True
     entity: str = ""  # "movie" or "user": what the similarity matrix is indexed by
 
-    def __init__(self, n_neighbors: int = 40, shrinkage: float = 100.0, min_neighbors: int = 1,
-                 reg_user: float = 15.0, reg_movie: float = 10.0, max_memory_gb: float = 4.0,
-                 block_memory_mb: float = 256.0, verbose: bool = False,
-                 max_similarity_pairs: float = KNN_PAIR_BUDGET, *, k: int | None = None,
-                 min_k: int | None = None) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = 40,
+        shrinkage: float = 100.0,
+        min_neighbors: int = 1,
+        reg_user: float = 15.0,
+        reg_movie: float = 10.0,
+        max_memory_gb: float = 4.0,
+        block_memory_mb: float = 256.0,
+        verbose: bool = False,
+        max_similarity_pairs: float = KNN_PAIR_BUDGET,
+        *,
+        k: int | None = None,
+        min_k: int | None = None,
+    ) -> None:
         super().__init__()
         owner = type(self).__name__
         n_neighbors = renamed_keyword(n_neighbors, k, "k", "n_neighbors", owner)
@@ -107,9 +117,13 @@ class _BaselineKNN(Recommender):
         self.residuals: sp.csr_matrix | None = None  # users x movies, e_ui at the observed entries
 
     def hyperparameters(self) -> dict:
-        return {"k": self.n_neighbors, "shrinkage": self.shrinkage, "min_k": self.min_neighbors,
-                "reg_user": self.reg_user,
-                "reg_movie": self.reg_movie}
+        return {
+            "k": self.n_neighbors,
+            "shrinkage": self.shrinkage,
+            "min_k": self.min_neighbors,
+            "reg_user": self.reg_user,
+            "reg_movie": self.reg_movie,
+        }
 
     def _fit(self, train: Ratings) -> None:
         n = train.n_movies if self.entity == "movie" else train.n_users
@@ -121,18 +135,26 @@ class _BaselineKNN(Recommender):
         if self.entity == "movie":  # similarity between movies; a user's history is a row
             sample = similarity_users(np.diff(self.residuals.indptr), self.max_similarity_pairs)
             if sample is None:
-                self.similarity = residual_similarity(self.residuals, _pattern(self.residuals), self.shrinkage,
-                                                      self.block_memory_mb, self.verbose)
+                self.similarity = residual_similarity(
+                    self.residuals, _pattern(self.residuals), self.shrinkage, self.block_memory_mb, self.verbose
+                )
             else:  # overlaps in the sample stand for overlap / (sampled share of ratings) in the data
                 sampled = self.residuals[sample]  # the 0/1 pattern of the sample only, not of all the ratings
                 share = sampled.nnz / self.residuals.nnz
-                self.similarity = residual_similarity(sampled, _pattern(sampled), self.shrinkage,
-                                                      self.block_memory_mb, self.verbose, overlap_scale=1 / share)
+                self.similarity = residual_similarity(
+                    sampled,
+                    _pattern(sampled),
+                    self.shrinkage,
+                    self.block_memory_mb,
+                    self.verbose,
+                    overlap_scale=1 / share,
+                )
             self._histories = self.residuals
-        else:                       # similarity between users; a movie's raters are a column
+        else:  # similarity between users; a movie's raters are a column
             pattern = train.csr(np.ones(len(train)))
-            self.similarity = residual_similarity(self.residuals.T.tocsr(), pattern.T.tocsr(), self.shrinkage,
-                                                  self.block_memory_mb, self.verbose)
+            self.similarity = residual_similarity(
+                self.residuals.T.tocsr(), pattern.T.tocsr(), self.shrinkage, self.block_memory_mb, self.verbose
+            )
             self._histories = self.residuals.tocsc()
 
     def predict(self, user_id, movie_id) -> np.ndarray:
@@ -184,10 +206,10 @@ class _BaselineKNN(Recommender):
         step = max(1, CHUNK_ENTRIES // len(candidates))
         for lo in range(0, n_targets, step):
             if targets is None:  # the similarity is symmetric: the candidates' rows, read whole, transposed
-                sims = self.similarity[candidates, lo:lo + step].T
+                sims = self.similarity[candidates, lo : lo + step].T
             else:
-                sims = self.similarity[np.ix_(targets[lo:lo + step], candidates)]
-            out[lo:lo + step] = neighbour_average(sims, residuals, self.n_neighbors, self.min_neighbors)
+                sims = self.similarity[np.ix_(targets[lo : lo + step], candidates)]
+            out[lo : lo + step] = neighbour_average(sims, residuals, self.n_neighbors, self.min_neighbors)
         return out
 
 
@@ -254,9 +276,14 @@ def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int,
     return np.divide(weighted, total, out=np.zeros(len(total)), where=enough)
 
 
-def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrinkage: float,
-                        block_memory_mb: float = 256.0, verbose: bool = False,
-                        overlap_scale: float = 1.0) -> np.ndarray:
+def residual_similarity(
+    residuals: sp.csr_matrix,
+    pattern: sp.csr_matrix,
+    shrinkage: float,
+    block_memory_mb: float = 256.0,
+    verbose: bool = False,
+    overlap_scale: float = 1.0,
+) -> np.ndarray:
     """Shrunk cosine of residuals over co-observed rows between the columns of `residuals`.
 
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
@@ -288,8 +315,12 @@ def residual_similarity(residuals: sp.csr_matrix, pattern: sp.csr_matrix, shrink
         sim[:, cols] = block
         if verbose:
             elapsed = time.perf_counter() - started
-            print(f"similarity: {cols.stop:,} of {n:,} columns ({elapsed:.1f} s, "
-                  f"{cols.stop / max(elapsed, 1e-9):,.0f} columns/s)", file=sys.stderr, flush=True)
+            print(
+                f"similarity: {cols.stop:,} of {n:,} columns ({elapsed:.1f} s, "
+                f"{cols.stop / max(elapsed, 1e-9):,.0f} columns/s)",
+                file=sys.stderr,
+                flush=True,
+            )
     np.fill_diagonal(sim, 0.0)
     return sim
 

@@ -30,10 +30,10 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 from scipy.stats import wishart
@@ -111,10 +111,23 @@ class BiasedMF(_ValidatedFit):
 
     predicts_ratings = True
 
-    def __init__(self, n_factors: int = 50, reg: float = 0.05, reg_bias: float | None = None, epochs: int = 10,
-                 weighted_reg: bool = True, cg_steps: int | None = 3, init_std: float = 0.1, seed: int = 0,
-                 verbose: bool = False, progress: Progress | None = None,
-                 threads: int | None = None, block_entries: int = 1 << 16, *, k: int | None = None) -> None:
+    def __init__(
+        self,
+        n_factors: int = 50,
+        reg: float = 0.05,
+        reg_bias: float | None = None,
+        epochs: int = 10,
+        weighted_reg: bool = True,
+        cg_steps: int | None = 3,
+        init_std: float = 0.1,
+        seed: int = 0,
+        verbose: bool = False,
+        progress: Progress | None = None,
+        threads: int | None = None,
+        block_entries: int = 1 << 16,
+        *,
+        k: int | None = None,
+    ) -> None:
         super().__init__(name="biased_mf")
         self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BiasedMF"))
         self.reg = float(reg)
@@ -130,13 +143,30 @@ class BiasedMF(_ValidatedFit):
         self.history: list[EpochLog] = []
 
     def hyperparameters(self) -> dict:
-        return {"k": self.n_factors, "reg": self.reg, "reg_bias": self.reg_bias, "epochs": self.epochs,
-                "weighted_reg": self.weighted_reg, "cg_steps": self.cg_steps, "init_std": self.init_std,
-                "seed": self.seed}
+        return {
+            "k": self.n_factors,
+            "reg": self.reg,
+            "reg_bias": self.reg_bias,
+            "epochs": self.epochs,
+            "weighted_reg": self.weighted_reg,
+            "cg_steps": self.cg_steps,
+            "init_std": self.init_std,
+            "seed": self.seed,
+        }
 
     @classmethod
-    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
-                       has_user_bias=True, gram=None):
+    def fold_in_stored(
+        cls,
+        hyperparameters,
+        global_mean,
+        movie_bias,
+        movie_factors,
+        movie_index,
+        ratings,
+        *,
+        has_user_bias=True,
+        gram=None,
+    ):
         """The user step of the fit, exactly (`ridge_user_step`), with the run's reg, reg_bias and
         weighted_reg (this class's defaults for a run that does not name them). The fit's own step
         is a few CG steps from the previous value, so a trained user's fold-in equals their stored
@@ -147,8 +177,9 @@ class BiasedMF(_ValidatedFit):
         reg_bias = hyper.get("reg_bias", defaults["reg_bias"].default)
         reg_bias = reg if reg_bias is None else float(reg_bias)
         weighted = bool(hyper.get("weighted_reg", defaults["weighted_reg"].default))
-        return ridge_user_step(global_mean, movie_bias, movie_factors, movie_index, ratings, reg, reg_bias, weighted,
-                               has_user_bias)
+        return ridge_user_step(
+            global_mean, movie_bias, movie_factors, movie_index, ratings, reg, reg_bias, weighted, has_user_bias
+        )
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
@@ -226,10 +257,22 @@ class BayesianMF(_ValidatedFit):
     predicts_ratings = True
     serves_factors = False  # its k x samples stacked factors do not fit the FLOAT[k] factor tables
 
-    def __init__(self, n_factors: int = 10, samples: int = 200, burn_in: int = 10,
-                 noise_precision: float | None = None, init_epochs: int = 5, init_reg: float = 0.1,
-                 seed: int = 0, verbose: bool = False, progress: Progress | None = None,
-                 threads: int | None = None, block_entries: int = 1 << 16, *, k: int | None = None) -> None:
+    def __init__(
+        self,
+        n_factors: int = 10,
+        samples: int = 200,
+        burn_in: int = 10,
+        noise_precision: float | None = None,
+        init_epochs: int = 5,
+        init_reg: float = 0.1,
+        seed: int = 0,
+        verbose: bool = False,
+        progress: Progress | None = None,
+        threads: int | None = None,
+        block_entries: int = 1 << 16,
+        *,
+        k: int | None = None,
+    ) -> None:
         super().__init__(name="bayesian_mf")
         self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BayesianMF"))
         self.samples = int(samples)
@@ -245,9 +288,15 @@ class BayesianMF(_ValidatedFit):
         self.alpha: float | None = None
 
     def hyperparameters(self) -> dict:
-        return {"k": self.n_factors, "samples": self.samples, "burn_in": self.burn_in,
-                "noise_precision": self.noise_precision, "init_epochs": self.init_epochs,
-                "init_reg": self.init_reg, "seed": self.seed}
+        return {
+            "k": self.n_factors,
+            "samples": self.samples,
+            "burn_in": self.burn_in,
+            "noise_precision": self.noise_precision,
+            "init_epochs": self.init_epochs,
+            "init_reg": self.init_reg,
+            "seed": self.seed,
+        }
 
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
@@ -272,8 +321,13 @@ class BayesianMF(_ValidatedFit):
                     def draw(rows, gram, rhs, count, current, mean=mean, precision=precision, noise=noise):
                         return _sample_rows(gram, rhs, alpha, mean, precision, noise[rows])
 
-                    sse, _ = side.sweep(other, draw, this, runner,
-                                        errors=(mu, self.rating_min, self.rating_max) if side is by_movie else None)
+                    sse, _ = side.sweep(
+                        other,
+                        draw,
+                        this,
+                        runner,
+                        errors=(mu, self.rating_min, self.rating_max) if side is by_movie else None,
+                    )
                 if self.noise_precision is None:
                     alpha = float(rng.gamma(1.0 + len(train) / 2.0, 1.0 / (1.0 + sse / 2.0)))
                 valid_rmse = None
@@ -284,8 +338,9 @@ class BayesianMF(_ValidatedFit):
                         valid_sum += _predict_rows(mu, users, movies, valid_user, valid_movie)
                         mean_prediction = np.clip(valid_sum / len(kept_users), self.rating_min, self.rating_max)
                         valid_rmse = rmse(mean_prediction, valid.rating)
-                log = EpochLog(sweep, math.sqrt(max(sse, 0.0) / max(len(train), 1)), valid_rmse,
-                               time.perf_counter() - start)
+                log = EpochLog(
+                    sweep, math.sqrt(max(sse, 0.0) / max(len(train), 1)), valid_rmse, time.perf_counter() - start
+                )
                 self.history.append(log)
                 if self.progress is not None:
                     self.progress(log)
@@ -306,8 +361,14 @@ def _start_from_biased_mf(model, train: Ratings, n_factors: int) -> tuple[float,
     """The Gibbs samplers' starting point: a short BiasedMF fit (`model.init_epochs` sweeps at
     `model.init_reg`). Sets the model's global mean and rating range; returns the mean and the
     user and movie rows as float32 [bias, factors...]."""
-    init = BiasedMF(n_factors=n_factors, reg=model.init_reg, epochs=model.init_epochs, seed=model.seed,
-                    threads=model.threads, block_entries=model.block_entries)
+    init = BiasedMF(
+        n_factors=n_factors,
+        reg=model.init_reg,
+        epochs=model.init_epochs,
+        seed=model.seed,
+        threads=model.threads,
+        block_entries=model.block_entries,
+    )
     init._fit(train)
     model.global_mean = init.global_mean
     model._set_range(train)
@@ -330,7 +391,7 @@ class _BatchRunner:
         self._stack = ExitStack()
         self._pool: ThreadPoolExecutor | None = None
 
-    def __enter__(self) -> "_BatchRunner":
+    def __enter__(self) -> _BatchRunner:
         self._stack.enter_context(one_blas_thread())
         if self.threads > 1:
             self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=self.threads))
@@ -358,22 +419,23 @@ class _RowBatches:
     """
 
     indptr: np.ndarray  # (n_rows + 1,) int64: row r's ratings are [indptr[r], indptr[r+1])
-    other: np.ndarray   # (nnz + 1,) int32: the other side's index; the last entry is padding
-    value: np.ndarray   # (nnz + 1,) float32: rating - mu; 0 for the padding entry
+    other: np.ndarray  # (nnz + 1,) int32: the other side's index; the last entry is padding
+    value: np.ndarray  # (nnz + 1,) float32: rating - mu; 0 for the padding entry
     n_other: int
-    order: np.ndarray   # rows sorted by rating count
+    order: np.ndarray  # rows sorted by rating count
     cuts: list[tuple[int, int, int]]  # (start, stop) into `order`, padded length
 
     @classmethod
-    def both_sides(cls, train: Ratings, mu: float, block_entries: int) -> tuple["_RowBatches", "_RowBatches"]:
+    def both_sides(cls, train: Ratings, mu: float, block_entries: int) -> tuple[_RowBatches, _RowBatches]:
         centered = (train.rating - mu).astype(np.float32)
         by_user = cls.build(train.user, train.movie, centered, train.n_users, train.n_movies, block_entries)
         by_movie = cls.build(train.movie, train.user, centered, train.n_movies, train.n_users, block_entries)
         return by_user, by_movie
 
     @classmethod
-    def build(cls, row: np.ndarray, other: np.ndarray, value: np.ndarray, n_rows: int, n_other: int,
-              block_entries: int) -> "_RowBatches":
+    def build(
+        cls, row: np.ndarray, other: np.ndarray, value: np.ndarray, n_rows: int, n_other: int, block_entries: int
+    ) -> _RowBatches:
         sort = _stable_argsort(row, n_rows)
         counts = np.bincount(row, minlength=n_rows)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -401,8 +463,14 @@ class _RowBatches:
             start = stop
         return cls(indptr, other_sorted, value_sorted, n_other, order, cuts)
 
-    def sweep(self, design: np.ndarray, solve: Solve, out: np.ndarray, runner: _BatchRunner,
-              errors: tuple[float, float, float] | None = None) -> tuple[float, float]:
+    def sweep(
+        self,
+        design: np.ndarray,
+        solve: Solve,
+        out: np.ndarray,
+        runner: _BatchRunner,
+        errors: tuple[float, float, float] | None = None,
+    ) -> tuple[float, float]:
         """Update every row: out[rows] = solve(rows, X^T X, X^T t, n, out[rows]) per batch, where X holds the
         design rows [1, factors] of the other side and t = r - mu - (other side's bias).
 
@@ -429,8 +497,8 @@ class _RowBatches:
             pos = np.where(offset < count[:, None], begin[:, None] + offset, pad)
             # np.take: several times faster than fancy indexing for these gathers
             other = np.take(self.other, pos)
-            x = np.take(ext, other, axis=0)                  # (batch, width, k+1)
-            value = np.take(self.value, pos)                 # (batch, width): r - mu
+            x = np.take(ext, other, axis=0)  # (batch, width, k+1)
+            value = np.take(self.value, pos)  # (batch, width): r - mu
             t = value - np.take(other_bias, other)
             xt = x.transpose(0, 2, 1)
             gram = np.matmul(xt, x)
@@ -439,13 +507,15 @@ class _RowBatches:
             out[rows] = w
             if errors is None:
                 return 0.0, 0.0
-            fit = np.matmul(x, w[:, :, None])[:, :, 0]      # b_this + p . q, 0 on padding
+            fit = np.matmul(x, w[:, :, None])[:, :, 0]  # b_this + p . q, 0 on padding
             residual = t - fit
             mu, low, high = errors
             clipped = np.clip(value - residual + mu, low, high) - (value + mu)  # clip(prediction) - r
             clipped[offset[None, :] >= count[:, None]] = 0.0
-            return (float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
-                    float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)))
+            return (
+                float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
+                float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
+            )
 
         sums = list(runner.map(run, self.cuts))
         return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
@@ -465,8 +535,15 @@ def _stable_argsort(keys: np.ndarray, n_keys: int) -> np.ndarray:
     return order
 
 
-def _ridge_solve(gram: np.ndarray, rhs: np.ndarray, penalty: np.ndarray, count: np.ndarray, weighted: bool,
-                 current: np.ndarray, cg_steps: int | None) -> np.ndarray:
+def _ridge_solve(
+    gram: np.ndarray,
+    rhs: np.ndarray,
+    penalty: np.ndarray,
+    count: np.ndarray,
+    weighted: bool,
+    current: np.ndarray,
+    cg_steps: int | None,
+) -> np.ndarray:
     """Solve (X^T X + diag(penalty * n^a)) w = X^T t for a stack of rows: exactly (LU, float64)
     when `cg_steps` is None, else by that many conjugate-gradient steps from `current`
     (float32). Each CG step lowers the row's quadratic objective, so ALS stays monotone."""
@@ -494,8 +571,9 @@ def _ridge_solve(gram: np.ndarray, rhs: np.ndarray, penalty: np.ndarray, count: 
     return w
 
 
-def _sample_gaussian_wishart(rows: np.ndarray, rng: np.random.Generator,
-                             beta0: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+def _sample_gaussian_wishart(
+    rows: np.ndarray, rng: np.random.Generator, beta0: float = 2.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw (mean, precision) of the rows' Gaussian from its Gaussian-Wishart posterior
     (prior mean 0, beta_0, W_0 = I, nu_0 = dimension)."""
     x = rows.astype(np.float64)
@@ -510,8 +588,9 @@ def _sample_gaussian_wishart(rows: np.ndarray, rng: np.random.Generator,
     return mean, precision
 
 
-def _sample_rows(gram: np.ndarray, rhs: np.ndarray, alpha: float, mean: np.ndarray, precision: np.ndarray,
-                 noise: np.ndarray) -> np.ndarray:
+def _sample_rows(
+    gram: np.ndarray, rhs: np.ndarray, alpha: float, mean: np.ndarray, precision: np.ndarray, noise: np.ndarray
+) -> np.ndarray:
     """Draw each row from N(A^-1 b, A^-1), A = precision + alpha X^T X, b = alpha X^T t +
     precision mean, as w = A^-1 (b + L z) with L L^T = A and z = `noise` ~ N(0, I)."""
     a = alpha * gram.astype(np.float64) + precision[None]
@@ -520,15 +599,16 @@ def _sample_rows(gram: np.ndarray, rhs: np.ndarray, alpha: float, mean: np.ndarr
     return np.linalg.solve(a, b[:, :, None])[:, :, 0].astype(np.float32)
 
 
-def _predict_rows(mu: float, users: np.ndarray, movies: np.ndarray, u: np.ndarray, i: np.ndarray,
-                  chunk: int = 1 << 20) -> np.ndarray:
+def _predict_rows(
+    mu: float, users: np.ndarray, movies: np.ndarray, u: np.ndarray, i: np.ndarray, chunk: int = 1 << 20
+) -> np.ndarray:
     """mu + b_u + b_i + p_u . q_i for index pairs from [bias, factors] arrays, unclipped; an
     unknown index (-1) contributes nothing."""
     out = np.full(len(u), mu, dtype=np.float64)
     for start in range(0, len(u), chunk):
-        uu, ii = u[start:start + chunk], i[start:start + chunk]
+        uu, ii = u[start : start + chunk], i[start : start + chunk]
         known_u, known_i = uu >= 0, ii >= 0
-        part = out[start:start + chunk]
+        part = out[start : start + chunk]
         part[known_u] += users[uu[known_u], 0]
         part[known_i] += movies[ii[known_i], 0]
         both = known_u & known_i

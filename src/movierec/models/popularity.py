@@ -61,5 +61,6 @@ class DampedPopularity(_StaticRanking):
         sums = np.bincount(train.movie, weights=train.rating, minlength=train.n_movies)
         mu = train.global_mean
         denominator = counts + self.damping
-        self.movie_scores = np.divide(sums + self.damping * mu, denominator,
-                                      out=np.full(train.n_movies, mu), where=denominator > 0)
+        self.movie_scores = np.divide(
+            sums + self.damping * mu, denominator, out=np.full(train.n_movies, mu), where=denominator > 0
+        )

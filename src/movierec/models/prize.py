@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,10 +61,10 @@ from movierec.models.mf import (
     Progress,
     _BatchRunner,
     _RowBatches,
-    _ValidatedFit,
-    _start_from_biased_mf,
     _sample_gaussian_wishart,
     _stable_argsort,
+    _start_from_biased_mf,
+    _ValidatedFit,
     print_progress,
 )
 
@@ -100,13 +100,29 @@ class BayesianTimeSVDpp(_ValidatedFit):
 
     predicts_ratings = True
     serves_factors = False  # k x samples stacked factors, like BayesianMF
-    uses_context = True     # fit/predict take dates and implicit pairs (export and Blend pass them)
+    uses_context = True  # fit/predict take dates and implicit pairs (export and Blend pass them)
 
-    def __init__(self, n_factors: int = 10, samples: int = 200, burn_in: int = 10, implicit: bool = True,
-                 flipped: bool = True, time: bool = True, time_bins: int = 30, cg_steps: int = 5,
-                 init_epochs: int = 5, init_reg: float = 0.1, seed: int = 0, name: str | None = None,
-                 verbose: bool = False, progress: Progress | None = None, threads: int | None = None,
-                 block_entries: int = 1 << 16, *, k: int | None = None) -> None:
+    def __init__(
+        self,
+        n_factors: int = 10,
+        samples: int = 200,
+        burn_in: int = 10,
+        implicit: bool = True,
+        flipped: bool = True,
+        time: bool = True,
+        time_bins: int = 30,
+        cg_steps: int = 5,
+        init_epochs: int = 5,
+        init_reg: float = 0.1,
+        seed: int = 0,
+        name: str | None = None,
+        verbose: bool = False,
+        progress: Progress | None = None,
+        threads: int | None = None,
+        block_entries: int = 1 << 16,
+        *,
+        k: int | None = None,
+    ) -> None:
         default = "bayesian_" + ("time" if time else "") + ("svdpp" if implicit else "mf")
         super().__init__(name=name or default)
         self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "BayesianTimeSVDpp"))
@@ -127,27 +143,41 @@ class BayesianTimeSVDpp(_ValidatedFit):
         self.alpha: float | None = None
         self.implicit_pairs = 0
         # time parameters (posterior means); empty when `time` is off
-        self.bin_bias = np.zeros((0, 0))     # (n_movies, time_bins)
-        self.drift = np.zeros(0)             # (n_users,)
-        self.user_mean_day = np.zeros(0)     # (n_users,)
+        self.bin_bias = np.zeros((0, 0))  # (n_movies, time_bins)
+        self.drift = np.zeros(0)  # (n_users,)
+        self.user_mean_day = np.zeros(0)  # (n_users,)
         self.first_day = 0
         self.bin_days = 1.0
         self._context: tuple = (None, None)
 
     def hyperparameters(self) -> dict:
-        return {"k": self.n_factors, "samples": self.samples, "burn_in": self.burn_in,
-                "implicit": self.implicit, "flipped": self.flipped, "time": self.time,
-                "time_bins": self.time_bins, "cg_steps": self.cg_steps, "init_epochs": self.init_epochs,
-                "init_reg": self.init_reg, "seed": self.seed, "implicit_pairs": self.implicit_pairs}
+        return {
+            "k": self.n_factors,
+            "samples": self.samples,
+            "burn_in": self.burn_in,
+            "implicit": self.implicit,
+            "flipped": self.flipped,
+            "time": self.time,
+            "time_bins": self.time_bins,
+            "cg_steps": self.cg_steps,
+            "init_epochs": self.init_epochs,
+            "init_reg": self.init_reg,
+            "seed": self.seed,
+            "implicit_pairs": self.implicit_pairs,
+        }
 
     # --- fitting --------------------------------------------------------------------------------
 
-    def fit(self, train: Ratings, validation: Ratings | None = None, rated_on=None, implicit=None,
-            validation_rated_on=None):
+    def fit(
+        self, train: Ratings, validation: Ratings | None = None, rated_on=None, implicit=None, validation_rated_on=None
+    ):
         if self.time and rated_on is None:
             raise ValueError(f"{self.name} models time effects: pass rated_on (the training dates)")
-        self._context = (None if rated_on is None else to_days(rated_on), implicit,
-                         None if validation_rated_on is None else to_days(validation_rated_on))
+        self._context = (
+            None if rated_on is None else to_days(rated_on),
+            implicit,
+            None if validation_rated_on is None else to_days(validation_rated_on),
+        )
         try:
             return super().fit(train, validation)
         finally:
@@ -164,13 +194,18 @@ class BayesianTimeSVDpp(_ValidatedFit):
             perm_user = _stable_argsort(train.user, train.n_users)
             perm_movie = _stable_argsort(train.movie, train.n_movies)
             time_block = _TimeBlock(train, days, self.time_bins)
-            self.first_day, self.bin_days, self.user_mean_day = (time_block.first_day, time_block.bin_days,
-                                                                 time_block.user_mean_day)
+            self.first_day, self.bin_days, self.user_mean_day = (
+                time_block.first_day,
+                time_block.bin_days,
+                time_block.user_mean_day,
+            )
         if self.implicit:
             user_features, movie_features = _implicit_features(train, implicit)
             self.implicit_pairs = int(user_features.nnz)
-            sides = [_ImplicitPrior(user_features, d, self.cg_steps),
-                     _ImplicitPrior(movie_features, d, self.cg_steps) if self.flipped else None]
+            sides = [
+                _ImplicitPrior(user_features, d, self.cg_steps),
+                _ImplicitPrior(movie_features, d, self.cg_steps) if self.flipped else None,
+            ]
         else:
             sides = [None, None]
 
@@ -186,15 +221,16 @@ class BayesianTimeSVDpp(_ValidatedFit):
         with _BatchRunner(self.threads, len(train)) as runner:
             for sweep in range(1, self.burn_in + self.samples + 1):
                 start = time.perf_counter()
-                for side, this, other, prior in ((by_user, users, movies, sides[0]),
-                                                 (by_movie, movies, users, sides[1])):
+                for side, this, other, prior in (
+                    (by_user, users, movies, sides[0]),
+                    (by_movie, movies, users, sides[1]),
+                ):
                     prior_mean = prior.mean_rows() if prior is not None else 0.0
                     mean, precision = _sample_gaussian_wishart(this - prior_mean, rng)
                     row_mean = mean[None, :] + prior_mean
                     noise = rng.standard_normal(this.shape)
 
-                    def draw(rows, gram, rhs, count, current, precision=precision, noise=noise,
-                             row_mean=row_mean):
+                    def draw(rows, gram, rhs, count, current, precision=precision, noise=noise, row_mean=row_mean):
                         means = np.broadcast_to(row_mean, this.shape)[rows]
                         return _sample_rows_around(gram, rhs, alpha, means, precision, noise[rows])
 
@@ -222,8 +258,9 @@ class BayesianTimeSVDpp(_ValidatedFit):
                         if self.time and valid_days is not None:
                             part += time_block.offset_for(valid_user, valid_movie, valid_days)
                         valid_sum += part
-                        valid_rmse = rmse(np.clip(valid_sum / len(kept_users), self.rating_min, self.rating_max),
-                                          valid.rating)
+                        valid_rmse = rmse(
+                            np.clip(valid_sum / len(kept_users), self.rating_min, self.rating_max), valid.rating
+                        )
                 log = EpochLog(sweep, math.sqrt(sse / max(len(train), 1)), valid_rmse, time.perf_counter() - start)
                 self.history.append(log)
                 if self.progress is not None:
@@ -258,8 +295,9 @@ class BayesianTimeSVDpp(_ValidatedFit):
         for start in range(0, len(u), chunk):
             stop = start + chunk
             unclipped[start:stop] = self._predict_index(u[start:stop], i[start:stop])
-        unclipped += _time_offset(self.bin_bias, self.drift, self.user_mean_day, self.first_day, self.bin_days,
-                                  u, i, to_days(rated_on))
+        unclipped += _time_offset(
+            self.bin_bias, self.drift, self.user_mean_day, self.first_day, self.bin_days, u, i, to_days(rated_on)
+        )
         return self._clip(unclipped)
 
 
@@ -358,7 +396,7 @@ class _TimeBlock:
         self.bin_bias = np.zeros((train.n_movies, self.bins))
         self.drift = np.zeros(train.n_users)
         self.cell_count = np.bincount(self.cell, minlength=self.n_cells)
-        self.dev_sq = np.bincount(self.user, weights=self.dev ** 2, minlength=self.n_users)
+        self.dev_sq = np.bincount(self.user, weights=self.dev**2, minlength=self.n_users)
         self.lam_bin, self.lam_drift = 10.0, 10.0
 
     def sample(self, residual: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
@@ -404,8 +442,8 @@ def _latent_part(users, movies, u, i, unknown_ok: bool = False, chunk: int = 1 <
     """b_u + b_i + p_u . q_i for index pairs ([bias, factors] rows); -1 contributes nothing."""
     out = np.zeros(len(u))
     for start in range(0, len(u), chunk):
-        uu, ii = u[start:start + chunk], i[start:start + chunk]
-        part = out[start:start + chunk]
+        uu, ii = u[start : start + chunk], i[start : start + chunk]
+        part = out[start : start + chunk]
         if unknown_ok:
             known_u, known_i = uu >= 0, ii >= 0
             part[known_u] += users[uu[known_u], 0]
@@ -451,8 +489,14 @@ class Blend(Recommender):
     predicts_ratings = True
     uses_context = True
 
-    def __init__(self, members: Sequence[Callable[[], Recommender]], validation_fraction: float = 0.1,
-                 reg: float = 1.0, seed: int = 0, name: str = "blend") -> None:
+    def __init__(
+        self,
+        members: Sequence[Callable[[], Recommender]],
+        validation_fraction: float = 0.1,
+        reg: float = 1.0,
+        seed: int = 0,
+        name: str = "blend",
+    ) -> None:
         super().__init__()
         self.name = name
         self.makers = list(members)
@@ -465,9 +509,14 @@ class Blend(Recommender):
         self._context: tuple = (None, None)
 
     def hyperparameters(self) -> dict:
-        return {"members": [m.name for m in self.members], "weights": [float(w) for w in self.weights],
-                "validation_fraction": self.validation_fraction, "reg": self.reg, "seed": self.seed,
-                "validation_rmse": self.validation_rmse}
+        return {
+            "members": [m.name for m in self.members],
+            "weights": [float(w) for w in self.weights],
+            "validation_fraction": self.validation_fraction,
+            "reg": self.reg,
+            "seed": self.seed,
+            "validation_rmse": self.validation_rmse,
+        }
 
     def fit(self, train: Ratings, rated_on=None, implicit=None):
         self._context = (None if rated_on is None else to_days(rated_on), implicit)
@@ -479,13 +528,17 @@ class Blend(Recommender):
     def _fit(self, train: Ratings) -> None:
         days, implicit = self._context
         held = np.random.default_rng(self.seed).random(len(train)) < self.validation_fraction
-        part = Ratings.from_ids(train.user_ids[train.user[~held]], train.movie_ids[train.movie[~held]],
-                                train.rating[~held])
+        part = Ratings.from_ids(
+            train.user_ids[train.user[~held]], train.movie_ids[train.movie[~held]], train.rating[~held]
+        )
         hu, hm = train.user_ids[train.user[held]], train.movie_ids[train.movie[held]]
         hdays = None if days is None else days[held]
         # the held-out pairs stay known as pairs (like the probe), so members see the same N(u) in both fits
-        part_implicit = (hu, hm) if implicit is None else (np.concatenate([np.asarray(implicit[0]), hu]),
-                                                           np.concatenate([np.asarray(implicit[1]), hm]))
+        part_implicit = (
+            (hu, hm)
+            if implicit is None
+            else (np.concatenate([np.asarray(implicit[0]), hu]), np.concatenate([np.asarray(implicit[1]), hm]))
+        )
         columns = []
         for make in self.makers:
             member = _fit_member(make(), part, None if days is None else days[~held], part_implicit)
@@ -499,8 +552,9 @@ class Blend(Recommender):
         self.members = [_fit_member(make(), train, days, implicit) for make in self.makers]
 
     def _train_rmse(self, train: Ratings) -> float:
-        return rmse(self.predict(train.user_ids[train.user], train.movie_ids[train.movie], self._context[0]),
-                    train.rating)
+        return rmse(
+            self.predict(train.user_ids[train.user], train.movie_ids[train.movie], self._context[0]), train.rating
+        )
 
     def predict(self, user_id, movie_id, rated_on=None) -> np.ndarray:
         pred = np.full(len(np.asarray(user_id)), self.weights[0])
@@ -540,22 +594,34 @@ def make_rating_model(name: str, meta: dict) -> Recommender:
     from movierec.models.svd import TruncatedSVD
 
     seed = int(meta.get("seed", 0))
-    prize = {"n_factors": int(meta.get("prize_factors", 10)), "samples": int(meta.get("prize_samples", 100)),
-             "burn_in": int(meta.get("prize_burn_in", 10)), "time_bins": int(meta.get("prize_time_bins", 30)),
-             "seed": seed}
+    prize = {
+        "n_factors": int(meta.get("prize_factors", 10)),
+        "samples": int(meta.get("prize_samples", 100)),
+        "burn_in": int(meta.get("prize_burn_in", 10)),
+        "time_bins": int(meta.get("prize_time_bins", 30)),
+        "seed": seed,
+    }
     makers = {
         "global_mean": lambda: GlobalMean(),
         "movie_mean": lambda: MovieMean(damping=float(meta.get("movie_mean_damping", 5))),
-        "bias_baseline": lambda: BiasBaseline(reg_user=float(meta.get("bias_reg_user", 15)),
-                                              reg_movie=float(meta.get("bias_reg_movie", 10))),
+        "bias_baseline": lambda: BiasBaseline(
+            reg_user=float(meta.get("bias_reg_user", 15)), reg_movie=float(meta.get("bias_reg_movie", 10))
+        ),
         "truncated_svd": lambda: TruncatedSVD(n_factors=int(meta.get("svd_factors", 10))),
-        "item_knn": lambda: ItemKNN(n_neighbors=int(meta.get("knn_neighbours", 80)),
-                                    shrinkage=float(meta.get("knn_shrinkage", 100)),
-                                    min_neighbors=int(meta.get("knn_min_neighbours", 20))),
-        "biased_mf": lambda: BiasedMF(n_factors=int(meta.get("factors", 50)), reg=float(meta.get("mf_reg", 0.05)),
-                                      epochs=int(meta.get("mf_epochs", 10)), seed=seed),
-        "bayesian_mf": lambda: BayesianMF(n_factors=int(meta.get("bpmf_factors", 10)),
-                                          samples=int(meta.get("bpmf_samples", 100)), seed=seed),
+        "item_knn": lambda: ItemKNN(
+            n_neighbors=int(meta.get("knn_neighbours", 80)),
+            shrinkage=float(meta.get("knn_shrinkage", 100)),
+            min_neighbors=int(meta.get("knn_min_neighbours", 20)),
+        ),
+        "biased_mf": lambda: BiasedMF(
+            n_factors=int(meta.get("factors", 50)),
+            reg=float(meta.get("mf_reg", 0.05)),
+            epochs=int(meta.get("mf_epochs", 10)),
+            seed=seed,
+        ),
+        "bayesian_mf": lambda: BayesianMF(
+            n_factors=int(meta.get("bpmf_factors", 10)), samples=int(meta.get("bpmf_samples", 100)), seed=seed
+        ),
         "bayesian_svdpp": lambda: BayesianTimeSVDpp(implicit=True, time=False, **prize),
         "bayesian_timesvdpp": lambda: BayesianTimeSVDpp(implicit=True, time=True, **prize),
     }

@@ -28,11 +28,13 @@ import sys
 
 import numpy as np
 
-IALS_EXACT_WORK = 5e11      # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
-BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
-BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
-KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
-EASE_PAIR_BUDGET = 5.0e9    # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
+IALS_EXACT_WORK = (
+    5e11  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
+)
+BPMF_RATING_SWEEPS = 5e8  # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
+BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
+KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
+EASE_PAIR_BUDGET = 5.0e9  # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
 
 
 def log(message: str) -> None:
@@ -45,14 +47,17 @@ def bayesian_mf_samples(samples: int, burn_in: int, n_ratings: int) -> int:
     affordable = int(BPMF_RATING_SWEEPS // max(n_ratings, 1)) - burn_in
     chosen = max(min(samples, affordable), min(samples, BPMF_MIN_SAMPLES))
     if chosen != samples:
-        log(f"bayesian_mf: {n_ratings:,} training ratings: {chosen} Gibbs samples instead of "
+        log(
+            f"bayesian_mf: {n_ratings:,} training ratings: {chosen} Gibbs samples instead of "
             f"var bpmf_samples={samples} ({burn_in} burn-in sweeps; budget {BPMF_RATING_SWEEPS:.2g} "
-            f"rating-sweeps)")
+            f"rating-sweeps)"
+        )
     return chosen
 
 
-def similarity_users(user_counts: np.ndarray, budget: float = KNN_PAIR_BUDGET,
-                     model: str = "item_knn", what: str = "similarities") -> np.ndarray | None:
+def similarity_users(
+    user_counts: np.ndarray, budget: float = KNN_PAIR_BUDGET, model: str = "item_knn", what: str = "similarities"
+) -> np.ndarray | None:
     """The users (indices) whose ratings item kNN computes similarities on (EASE: its Gram
     matrix), or None for all.
 
@@ -65,17 +70,21 @@ def similarity_users(user_counts: np.ndarray, budget: float = KNN_PAIR_BUDGET,
     index = np.arange(len(counts), dtype=np.uint64)
     order = np.argsort((index * np.uint64(2654435761)) % np.uint64(2**32), kind="stable")
     keep = order[np.cumsum(counts[order] ** 2) <= budget]
-    log(f"{model}: {what} from {len(keep):,} of {len(counts):,} users "
+    log(
+        f"{model}: {what} from {len(keep):,} of {len(counts):,} users "
         f"({counts[keep].sum() / counts.sum():.0%} of the ratings): {work:.2g} co-rating pairs over "
-        f"the budget of {budget:.2g}; predictions still use every rating")
+        f"the budget of {budget:.2g}; predictions still use every rating"
+    )
     return np.sort(keep)
 
 
 def ials_solver(n_ratings: int, factors: int, iterations: int, cg_steps: int) -> str:
-    """"exact" while n_ratings x factors^2 x iterations fits IALS_EXACT_WORK, else "cg"."""
+    """ "exact" while n_ratings x factors^2 x iterations fits IALS_EXACT_WORK, else "cg"."""
     work = float(n_ratings) * factors * factors * iterations
     if work <= IALS_EXACT_WORK:
         return "exact"
-    log(f"ials: {n_ratings:,} training ratings: {cg_steps} conjugate-gradient steps per row and sweep "
-        f"instead of exact solves ({work:.2g} rating-factor^2-sweeps over the budget of {IALS_EXACT_WORK:.2g})")
+    log(
+        f"ials: {n_ratings:,} training ratings: {cg_steps} conjugate-gradient steps per row and sweep "
+        f"instead of exact solves ({work:.2g} rating-factor^2-sweeps over the budget of {IALS_EXACT_WORK:.2g})"
+    )
     return "cg"

@@ -40,8 +40,16 @@ class TruncatedSVD(FactorModel):
 
     predicts_ratings = True
 
-    def __init__(self, n_factors: int = 10, reg_user: float = 15.0, reg_movie: float = 10.0,
-                 baseline_epochs: int = 10, seed: int = 0, *, k: int | None = None) -> None:
+    def __init__(
+        self,
+        n_factors: int = 10,
+        reg_user: float = 15.0,
+        reg_movie: float = 10.0,
+        baseline_epochs: int = 10,
+        seed: int = 0,
+        *,
+        k: int | None = None,
+    ) -> None:
         super().__init__(name="truncated_svd")
         self.n_factors = int(renamed_keyword(n_factors, k, "k", "n_factors", "TruncatedSVD"))
         self.reg_user = float(reg_user)
@@ -51,19 +59,35 @@ class TruncatedSVD(FactorModel):
         self.singular_values: np.ndarray = np.zeros(0)
 
     def hyperparameters(self) -> dict:
-        return {"k": self.n_factors, "reg_user": self.reg_user, "reg_movie": self.reg_movie,
-                "baseline_epochs": self.baseline_epochs, "seed": self.seed}
+        return {
+            "k": self.n_factors,
+            "reg_user": self.reg_user,
+            "reg_movie": self.reg_movie,
+            "baseline_epochs": self.baseline_epochs,
+            "seed": self.seed,
+        }
 
     @classmethod
-    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
-                       has_user_bias=True, gram=None):
+    def fold_in_stored(
+        cls,
+        hyperparameters,
+        global_mean,
+        movie_bias,
+        movie_factors,
+        movie_index,
+        ratings,
+        *,
+        has_user_bias=True,
+        gram=None,
+    ):
         movie_index = np.asarray(movie_index, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
         k = movie_factors.shape[1]
         if len(movie_index) == 0:
             return 0.0, np.zeros(k, dtype=np.float32)
-        reg_user = float((hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters[
-            "reg_user"].default))
+        reg_user = float(
+            (hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters["reg_user"].default)
+        )
         bias = user_bias_step(global_mean, movie_bias, movie_index, ratings, reg_user, has_user_bias)
         if k == 0:
             return bias, np.zeros(0, dtype=np.float32)

@@ -55,8 +55,9 @@ class EASE(Recommender):
 
     name = "ease"
 
-    def __init__(self, reg: float = 500.0, max_memory_gb: float = 6.0, verbose: bool = False,
-                 max_gram_pairs: float | None = None) -> None:
+    def __init__(
+        self, reg: float = 500.0, max_memory_gb: float = 6.0, verbose: bool = False, max_gram_pairs: float | None = None
+    ) -> None:
         super().__init__()
         if reg <= 0:
             raise ValueError("reg must be positive")
@@ -78,7 +79,8 @@ class EASE(Recommender):
         if need_gb > self.max_memory_gb:
             raise MemoryError(
                 f"EASE needs about {need_gb:,.1f} GB for {n:,} movies, more than max_memory_gb="
-                f"{self.max_memory_gb:g}; fit on fewer movies (dbt var subset_top_n_movies) or raise the cap")
+                f"{self.max_memory_gb:g}; fit on fewer movies (dbt var subset_top_n_movies) or raise the cap"
+            )
         started = time.perf_counter()
         from movierec.models.scale import EASE_PAIR_BUDGET, similarity_users
 
@@ -114,8 +116,12 @@ class EASE(Recommender):
         np.fill_diagonal(weights, 0.0)
         self.weights = weights
         if self.verbose:
-            print(f"ease: {n:,} movies, Gram {gram_seconds:.1f} s, inverse and weights "
-                  f"{time.perf_counter() - started - gram_seconds:.1f} s", file=sys.stderr, flush=True)
+            print(
+                f"ease: {n:,} movies, Gram {gram_seconds:.1f} s, inverse and weights "
+                f"{time.perf_counter() - started - gram_seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray(self._seen[np.asarray(user_index)] @ self.weights)
@@ -166,10 +172,22 @@ class ImplicitALS(FactorModel):
 
     predicts_ratings = False
 
-    def __init__(self, n_factors: int = 64, reg: float = 0.03, unobserved_weight: float = 0.1,
-                 reg_exponent: float = 1.0, iterations: int = 16, init_std: float = 0.1, seed: int = 0,
-                 verbose: bool = False, block_mb: float = 128.0, solver: str = "auto", cg_steps: int = 3, *,
-                 factors: int | None = None) -> None:
+    def __init__(
+        self,
+        n_factors: int = 64,
+        reg: float = 0.03,
+        unobserved_weight: float = 0.1,
+        reg_exponent: float = 1.0,
+        iterations: int = 16,
+        init_std: float = 0.1,
+        seed: int = 0,
+        verbose: bool = False,
+        block_mb: float = 128.0,
+        solver: str = "auto",
+        cg_steps: int = 3,
+        *,
+        factors: int | None = None,
+    ) -> None:
         super().__init__(name="ials")
         if solver not in ("auto", "exact", "cg"):
             raise ValueError("solver must be 'auto', 'exact' or 'cg'")
@@ -189,9 +207,15 @@ class ImplicitALS(FactorModel):
         self.solver_used = solver  # "auto" resolved by the fit (movierec.models.scale.ials_solver)
 
     def hyperparameters(self) -> dict:
-        params = {"factors": self.n_factors, "reg": self.reg, "unobserved_weight": self.unobserved_weight,
-                  "reg_exponent": self.reg_exponent, "iterations": self.iterations,
-                  "init_std": self.init_std, "seed": self.seed}
+        params = {
+            "factors": self.n_factors,
+            "reg": self.reg,
+            "unobserved_weight": self.unobserved_weight,
+            "reg_exponent": self.reg_exponent,
+            "iterations": self.iterations,
+            "init_std": self.init_std,
+            "seed": self.seed,
+        }
         if self.solver_used == "cg":
             params.update(solver="cg", cg_steps=self.cg_steps)
         return params
@@ -221,8 +245,11 @@ class ImplicitALS(FactorModel):
                 users = by_user.solve(movies, alpha, reg_user, self.block_mb)
                 movies = by_movie.solve(users, alpha, reg_movie, self.block_mb)
             if self.verbose:
-                print(f"ials iteration {iteration}/{self.iterations} ({solver}, {time.perf_counter() - start:.1f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"ials iteration {iteration}/{self.iterations} ({solver}, {time.perf_counter() - start:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         self.global_mean = 0.0
         self.user_bias = np.zeros(train.n_users)
         self.movie_bias = np.zeros(train.n_movies)
@@ -230,8 +257,18 @@ class ImplicitALS(FactorModel):
         self.movie_factors = movies.astype(np.float32)
 
     @classmethod
-    def fold_in_stored(cls, hyperparameters, global_mean, movie_bias, movie_factors, movie_index, ratings, *,
-                       has_user_bias=True, gram=None):
+    def fold_in_stored(
+        cls,
+        hyperparameters,
+        global_mean,
+        movie_bias,
+        movie_factors,
+        movie_index,
+        ratings,
+        *,
+        has_user_bias=True,
+        gram=None,
+    ):
         """iALS's user step for one user, exactly: every rated movie is a positive (the ratings' values
         do not matter), alpha = unobserved_weight, e = reg_exponent,
 
@@ -246,7 +283,8 @@ class ImplicitALS(FactorModel):
             return 0.0, np.zeros(k, dtype=np.float32)
         alpha = float(hyper.get("unobserved_weight", defaults["unobserved_weight"].default))
         reg = float(hyper.get("reg", defaults["reg"].default)) * (n + alpha * len(movie_factors)) ** float(
-            hyper.get("reg_exponent", defaults["reg_exponent"].default))
+            hyper.get("reg_exponent", defaults["reg_exponent"].default)
+        )
         if gram is None:
             q_all = movie_factors.astype(np.float64)
             gram = q_all.T @ q_all
@@ -263,7 +301,7 @@ class _Rows:
         self.counts = np.diff(indptr)
 
     @classmethod
-    def build(cls, row: np.ndarray, other: np.ndarray, n_rows: int, n_other: int) -> "_Rows":
+    def build(cls, row: np.ndarray, other: np.ndarray, n_rows: int, n_other: int) -> _Rows:
         sort = np.argsort(row, kind="stable")
         counts = np.bincount(row, minlength=n_rows)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -291,18 +329,19 @@ class _Rows:
             # a chunk holds (rows, width, k) gathered factors and (rows, k, k) systems in float64
             size = max(1, int(block_mb * 2**20 / (8 * k * (width + k + 1))))
             for lo in range(0, len(group), size):
-                rows = group[lo:lo + size]
+                rows = group[lo : lo + size]
                 offset = np.arange(width)
                 pos = self.indptr[rows][:, None] + offset
                 pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
-                x = np.take(padded, self.other[pos], axis=0)         # (rows, width, k)
-                gram = np.matmul(x.transpose(0, 2, 1), x) + base     # (rows, k, k)
+                x = np.take(padded, self.other[pos], axis=0)  # (rows, width, k)
+                gram = np.matmul(x.transpose(0, 2, 1), x) + base  # (rows, k, k)
                 gram[:, diag, diag] += reg[rows][:, None]
                 out[rows] = np.linalg.solve(gram, x.sum(axis=1)[:, :, None])[:, :, 0]
         return out
 
-    def solve_cg(self, design: np.ndarray, alpha: float, reg: np.ndarray, start: np.ndarray, steps: int,
-                 block_mb: float = 2.0) -> np.ndarray:
+    def solve_cg(
+        self, design: np.ndarray, alpha: float, reg: np.ndarray, start: np.ndarray, steps: int, block_mb: float = 2.0
+    ) -> np.ndarray:
         """Each row's iALS system solved approximately by `steps` conjugate-gradient steps from
         `start` (the row's previous factors), as in Takacs, Pilaszy & Tikk 2011 and implicit's
         `use_cg`: the system matrix A_u = sum_{i in I_u} h_i h_i^T + alpha H^T H + reg_u I is never
@@ -316,15 +355,15 @@ class _Rows:
         for group, width in self.groups:
             size = max(1, int(block_mb * 2**20 / (4 * k * (width + 8))))
             for lo in range(0, len(group), size):
-                rows = group[lo:lo + size]
+                rows = group[lo : lo + size]
                 offset = np.arange(width)
                 pos = self.indptr[rows][:, None] + offset
                 pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
-                x = np.take(padded, self.other[pos], axis=0)         # (rows, width, k) float32
+                x = np.take(padded, self.other[pos], axis=0)  # (rows, width, k) float32
                 reg_rows = reg[rows].astype(np.float32)[:, None]
 
                 def apply(v: np.ndarray) -> np.ndarray:  # A_u v for every row u of the chunk
-                    xv = np.matmul(x, v[:, :, None])                 # (rows, width, 1)
+                    xv = np.matmul(x, v[:, :, None])  # (rows, width, 1)
                     return np.matmul(xv.transpose(0, 2, 1), x)[:, 0, :] + v @ base + reg_rows * v
 
                 w = out[rows].astype(np.float32)

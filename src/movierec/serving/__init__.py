@@ -24,8 +24,8 @@ per-call `Service` per warehouse).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from movierec.arrays import top_k, top_k_rows
 from movierec.serving.batch import (
@@ -64,13 +64,44 @@ from movierec.serving.types import (
 from movierec.warehouse import warehouse_path
 
 __all__ = [
-    "BATCH_RECOMMENDATIONS_SCHEMA", "BATCH_SIMILAR_SCHEMA", "MAX_FOLD_IN_RATINGS", "MAX_K", "Catalog",
-    "InvalidRequest", "ModelFactors", "Movie", "Recommendation", "Recommendations", "Service", "ServingConfig",
-    "ServingError", "SimilarMovie", "SimilarMovies", "UnknownMovie", "UserFactorTable", "UserHistories",
-    "WarehouseUnavailable", "batch_similar_movies", "batch_user_recommendations", "default_service", "fold_in",
-    "fold_in_user", "pick_reasons", "popular_reason", "read_catalog", "read_model_factors",
-    "read_user_factor_table", "read_user_histories", "reason_text", "recommend", "score_movies",
-    "search_movies", "serving_engine", "similar", "top_k", "top_k_rows",
+    "BATCH_RECOMMENDATIONS_SCHEMA",
+    "BATCH_SIMILAR_SCHEMA",
+    "MAX_FOLD_IN_RATINGS",
+    "MAX_K",
+    "Catalog",
+    "InvalidRequest",
+    "ModelFactors",
+    "Movie",
+    "Recommendation",
+    "Recommendations",
+    "Service",
+    "ServingConfig",
+    "ServingError",
+    "SimilarMovie",
+    "SimilarMovies",
+    "UnknownMovie",
+    "UserFactorTable",
+    "UserHistories",
+    "WarehouseUnavailable",
+    "batch_similar_movies",
+    "batch_user_recommendations",
+    "default_service",
+    "fold_in",
+    "fold_in_user",
+    "pick_reasons",
+    "popular_reason",
+    "read_catalog",
+    "read_model_factors",
+    "read_user_factor_table",
+    "read_user_histories",
+    "reason_text",
+    "recommend",
+    "score_movies",
+    "search_movies",
+    "serving_engine",
+    "similar",
+    "top_k",
+    "top_k_rows",
 ]
 
 _default: dict[Path, Service] = {}

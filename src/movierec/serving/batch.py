@@ -19,13 +19,26 @@ from movierec.progress import Progress
 from movierec.serving.readers import ModelFactors, ServingConfig, _factor_matrix, _source
 from movierec.serving.scoring import pick_reasons
 
-
-BATCH_RECOMMENDATIONS_SCHEMA = pa.schema([
-    ("model_name", pa.string()), ("user_id", pa.int32()), ("rank", pa.int32()), ("movie_id", pa.int32()),
-    ("score", pa.float64()), ("reason_movie_id", pa.int32()), ("reason_rating", pa.float64())])
-BATCH_SIMILAR_SCHEMA = pa.schema([
-    ("model_name", pa.string()), ("movie_id", pa.int32()), ("rank", pa.int32()), ("similar_movie_id", pa.int32()),
-    ("similarity", pa.float64())])
+BATCH_RECOMMENDATIONS_SCHEMA = pa.schema(
+    [
+        ("model_name", pa.string()),
+        ("user_id", pa.int32()),
+        ("rank", pa.int32()),
+        ("movie_id", pa.int32()),
+        ("score", pa.float64()),
+        ("reason_movie_id", pa.int32()),
+        ("reason_rating", pa.float64()),
+    ]
+)
+BATCH_SIMILAR_SCHEMA = pa.schema(
+    [
+        ("model_name", pa.string()),
+        ("movie_id", pa.int32()),
+        ("rank", pa.int32()),
+        ("similar_movie_id", pa.int32()),
+        ("similarity", pa.float64()),
+    ]
+)
 
 
 def serving_engine(con: duckdb.DuckDBPyConnection, config) -> str:
@@ -34,8 +47,16 @@ def serving_engine(con: duckdb.DuckDBPyConnection, config) -> str:
     return str(con.execute(f"select recommendations_engine from {_source(config)}").fetchone()[0])
 
 
-def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_factors, movie_factors, user_ratings,
-                               block_users: int = 1024, progress: bool = True) -> pa.Table:
+def batch_user_recommendations(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    config,
+    user_factors,
+    movie_factors,
+    user_ratings,
+    block_users: int = 1024,
+    progress: bool = True,
+) -> pa.Table:
     """Top-k and reasons for every user the serving model scores, as user_recommendations' model rows
     (model_name, user_id, rank, movie_id, score, reason_movie_id, reason_rating).
 
@@ -55,14 +76,21 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
     global_mean = float(con.execute(f"select global_mean from {_source(config)}").fetchone()[0] or 0.0)
     movie_table = con.execute(
         f"select movie_id, bias, factors from {_source(movie_factors)} where model_name = ? order by movie_id",
-        [cfg.model_name]).to_arrow_table()
-    model = ModelFactors(cfg.model_name, global_mean, {}, movie_table.column("movie_id").to_numpy().astype(np.int64),
-                         np.nan_to_num(movie_table.column("bias").to_numpy(zero_copy_only=False).astype(np.float64)),
-                         _factor_matrix(movie_table.column("factors")))
+        [cfg.model_name],
+    ).to_arrow_table()
+    model = ModelFactors(
+        cfg.model_name,
+        global_mean,
+        {},
+        movie_table.column("movie_id").to_numpy().astype(np.int64),
+        np.nan_to_num(movie_table.column("bias").to_numpy(zero_copy_only=False).astype(np.float64)),
+        _factor_matrix(movie_table.column("factors")),
+    )
     movie_bias32 = model.movie_bias.astype(np.float32)
     q_t = np.ascontiguousarray(model.movie_factors.T)
     k = min(cfg.recommendations_k, len(model.movie_ids))
-    users = con.execute(f"""
+    users = con.execute(
+        f"""
         select factors.user_id, factors.bias, factors.factors
         from {_source(user_factors)} as factors
         inner join (
@@ -72,7 +100,9 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
         ) as counts
             on factors.user_id = counts.user_id
         where factors.model_name = ? and counts.rating_count >= ?
-        order by factors.user_id""", [cfg.model_name, cfg.min_user_ratings]).to_arrow_table()
+        order by factors.user_id""",
+        [cfg.model_name, cfg.min_user_ratings],
+    ).to_arrow_table()
     all_user_ids = users.column("user_id").to_numpy().astype(np.int64)
     all_bias = np.nan_to_num(users.column("bias").to_numpy(zero_copy_only=False).astype(np.float64))
     all_factors = _factor_matrix(users.column("factors"), model.n_factors)
@@ -85,7 +115,7 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
     log = Progress("batch_user_recommendations", len(all_user_ids), "users", enabled=progress)
     parts = []
     for start in range(0, len(all_user_ids), block_users):
-        user_ids = all_user_ids[start:start + block_users]
+        user_ids = all_user_ids[start : start + block_users]
         n = len(user_ids)
         block = con.execute(ratings_sql, [int(user_ids[0]), int(user_ids[-1])]).fetchnumpy()
         rated_users = np.asarray(block["user_id"], dtype=np.int64)
@@ -95,8 +125,8 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
         seen_ratings = np.asarray(block["rating"], dtype=np.float64)[keep]
         rows = np.searchsorted(user_ids, rated_users)
         offsets = np.searchsorted(rows, np.arange(n + 1))
-        user_bias = all_bias[start:start + n]
-        p = all_factors[start:start + n]
+        user_bias = all_bias[start : start + n]
+        p = all_factors[start : start + n]
         scores = p @ q_t if model.n_factors else np.zeros((n, len(model.movie_ids)), dtype=np.float32)
         scores += movie_bias32
         seen = model.index(seen_ids)
@@ -104,8 +134,11 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
         scores[rows[known], seen[known]] = -np.inf
         top, valid = top_k_rows(scores, k)
         del scores
-        dots = (np.einsum("uf,ujf->uj", p, model.movie_factors[top]).astype(np.float64) if model.n_factors
-                else np.zeros(top.shape))
+        dots = (
+            np.einsum("uf,ujf->uj", p, model.movie_factors[top]).astype(np.float64)
+            if model.n_factors
+            else np.zeros(top.shape)
+        )
         final = (global_mean + user_bias[:, None]) + model.movie_bias[top] + dots
         reason_id = np.full(top.shape, -1, dtype=np.int64)
         reason_rating = np.full(top.shape, np.nan)
@@ -123,22 +156,28 @@ def batch_user_recommendations(con: duckdb.DuckDBPyConnection, *, config, user_f
                 reason_id[u, cols] = model.movie_ids[liked[picks[hit]]]
                 reason_rating[u, cols] = seen_ratings[lo:hi][mask][picks[hit]]
         ranks = np.cumsum(valid, axis=1)
-        parts.append(pa.table({
-            "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
-            "user_id": pa.array(np.repeat(user_ids, top.shape[1]).reshape(n, -1)[valid], pa.int32()),
-            "rank": pa.array(ranks[valid], pa.int32()),
-            "movie_id": pa.array(model.movie_ids[top][valid], pa.int32()),
-            "score": pa.array(final[valid], pa.float64()),
-            "reason_movie_id": pa.array(reason_id[valid], pa.int32(), mask=reason_id[valid] < 0),
-            "reason_rating": pa.array(reason_rating[valid], pa.float64(), mask=np.isnan(reason_rating[valid])),
-        }, schema=schema))
+        parts.append(
+            pa.table(
+                {
+                    "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
+                    "user_id": pa.array(np.repeat(user_ids, top.shape[1]).reshape(n, -1)[valid], pa.int32()),
+                    "rank": pa.array(ranks[valid], pa.int32()),
+                    "movie_id": pa.array(model.movie_ids[top][valid], pa.int32()),
+                    "score": pa.array(final[valid], pa.float64()),
+                    "reason_movie_id": pa.array(reason_id[valid], pa.int32(), mask=reason_id[valid] < 0),
+                    "reason_rating": pa.array(reason_rating[valid], pa.float64(), mask=np.isnan(reason_rating[valid])),
+                },
+                schema=schema,
+            )
+        )
         log.step(n)
     log.done()
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factors, movies,
-                         block_movies: int = 1024, progress: bool = True) -> pa.Table:
+def batch_similar_movies(
+    con: duckdb.DuckDBPyConnection, *, config, movie_factors, movies, block_movies: int = 1024, progress: bool = True
+) -> pa.Table:
     """similar_movies' rows (model_name, movie_id, rank, similar_movie_id, similarity) with numpy: unit
     factor rows, one GEMM per block of movies against the eligible ones (at least
     `similar_movies_min_ratings` ratings in `movies`, i.e. dim_movies), self excluded, `top_k_rows`."""
@@ -146,15 +185,24 @@ def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factor
     schema = BATCH_SIMILAR_SCHEMA
     if cfg.model_name is None:
         return schema.empty_table()
-    table = con.execute(f"""
+    table = con.execute(
+        f"""
         select factors.movie_id, factors.factors, coalesce(movies.rating_count, 0) as rating_count
         from {_source(movie_factors)} as factors
         left join {_source(movies)} as movies
             on factors.movie_id = movies.movie_id
         where factors.model_name = ?
-        order by factors.movie_id""", [cfg.model_name]).to_arrow_table()
-    model = ModelFactors(cfg.model_name, 0.0, {}, table.column("movie_id").to_numpy().astype(np.int64),
-                         np.zeros(table.num_rows), _factor_matrix(table.column("factors")))
+        order by factors.movie_id""",
+        [cfg.model_name],
+    ).to_arrow_table()
+    model = ModelFactors(
+        cfg.model_name,
+        0.0,
+        {},
+        table.column("movie_id").to_numpy().astype(np.int64),
+        np.zeros(table.num_rows),
+        _factor_matrix(table.column("factors")),
+    )
     if model.n_factors == 0:
         return schema.empty_table()
     anchors = np.flatnonzero(model.has_direction)
@@ -167,20 +215,27 @@ def batch_similar_movies(con: duckdb.DuckDBPyConnection, *, config, movie_factor
     log = Progress("batch_similar_movies", len(anchors), "movies", enabled=progress)
     parts = []
     for start in range(0, len(anchors), block_movies):
-        block = anchors[start:start + block_movies]
+        block = anchors[start : start + block_movies]
         sims = model.unit[block] @ unit_t
         own = position[block]
         sims[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
         top, valid = top_k_rows(sims, k)
         values = np.take_along_axis(sims, top, axis=1).astype(np.float64)
         n = len(block)
-        parts.append(pa.table({
-            "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
-            "movie_id": pa.array(np.repeat(model.movie_ids[block], top.shape[1]).reshape(n, -1)[valid], pa.int32()),
-            "rank": pa.array(np.cumsum(valid, axis=1)[valid], pa.int32()),
-            "similar_movie_id": pa.array(model.movie_ids[candidates[top]][valid], pa.int32()),
-            "similarity": pa.array(values[valid], pa.float64()),
-        }, schema=schema))
+        parts.append(
+            pa.table(
+                {
+                    "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
+                    "movie_id": pa.array(
+                        np.repeat(model.movie_ids[block], top.shape[1]).reshape(n, -1)[valid], pa.int32()
+                    ),
+                    "rank": pa.array(np.cumsum(valid, axis=1)[valid], pa.int32()),
+                    "similar_movie_id": pa.array(model.movie_ids[candidates[top]][valid], pa.int32()),
+                    "similarity": pa.array(values[valid], pa.float64()),
+                },
+                schema=schema,
+            )
+        )
         log.step(n)
     log.done()
     return pa.concat_tables(parts) if parts else schema.empty_table()

@@ -31,20 +31,26 @@ class ServingConfig:
     rating_max: float | None
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, source: str = "serving_config") -> "ServingConfig":
-        row = _fetch_dicts(con, f"""
+    def read(cls, con: duckdb.DuckDBPyConnection, source: str = "serving_config") -> ServingConfig:
+        row = _fetch_dicts(
+            con,
+            f"""
             select model_name, requested_model_name, is_requested_model, recommendations_k,
                 recommendations_min_user_ratings, similar_movies_k, similar_movies_min_ratings,
                 reason_min_rating, rating_min, rating_max
-            from {source}""")
+            from {source}""",
+        )
         if len(row) != 1:
             raise WarehouseUnavailable(f"serving_config has {len(row)} rows, expected 1: run `dbt build`")
         r = row[0]
         return cls(
-            model_name=r["model_name"], requested_model_name=r["requested_model_name"],
-            is_requested_model=bool(r["is_requested_model"]), recommendations_k=int(r["recommendations_k"]),
+            model_name=r["model_name"],
+            requested_model_name=r["requested_model_name"],
+            is_requested_model=bool(r["is_requested_model"]),
+            recommendations_k=int(r["recommendations_k"]),
             min_user_ratings=int(r["recommendations_min_user_ratings"]),
-            similar_movies_k=int(r["similar_movies_k"]), similar_min_ratings=int(r["similar_movies_min_ratings"]),
+            similar_movies_k=int(r["similar_movies_k"]),
+            similar_min_ratings=int(r["similar_movies_min_ratings"]),
             reason_min_rating=float(r["reason_min_rating"]),
             rating_min=None if r["rating_min"] is None else float(r["rating_min"]),
             rating_max=None if r["rating_max"] is None else float(r["rating_max"]),
@@ -63,11 +69,11 @@ class ModelFactors:
     model_name: str
     global_mean: float
     hyperparameters: dict
-    movie_ids: np.ndarray      # (n,) int64, sorted
-    movie_bias: np.ndarray     # (n,) float64
+    movie_ids: np.ndarray  # (n,) int64, sorted
+    movie_bias: np.ndarray  # (n,) float64
     movie_factors: np.ndarray  # (n, n_factors) float32
     has_user_bias: bool = True
-    unit: np.ndarray = field(init=False, repr=False)           # rows scaled to length 1 (zero rows stay 0)
+    unit: np.ndarray = field(init=False, repr=False)  # rows scaled to length 1 (zero rows stay 0)
     has_direction: np.ndarray = field(init=False, repr=False)  # rows with a non-zero factor vector
     _gram: np.ndarray | None = field(default=None, init=False, repr=False)
 
@@ -97,12 +103,12 @@ class ModelFactors:
 class Catalog:
     """Every movie in dim_movies (ids sorted) and the popularity order of popular_movies."""
 
-    movie_ids: np.ndarray       # (n,) int64 sorted
-    titles: list                # str | None per movie
-    release_years: list         # int | None per movie
-    labels: list                # dim_movies.label per movie: 'Title (1999)', defined once in SQL
-    rating_counts: np.ndarray   # (n,) int64
-    popular: np.ndarray         # catalog indices, most-rated first
+    movie_ids: np.ndarray  # (n,) int64 sorted
+    titles: list  # str | None per movie
+    release_years: list  # int | None per movie
+    labels: list  # dim_movies.label per movie: 'Title (1999)', defined once in SQL
+    rating_counts: np.ndarray  # (n,) int64
+    popular: np.ndarray  # catalog indices, most-rated first
     popular_scores: np.ndarray  # popular_movies.score in the same order
     _folded: list = field(default_factory=list, init=False, repr=False)
 
@@ -126,8 +132,14 @@ class Catalog:
         if not self._folded:
             self._folded = [(t or "").casefold() for t in self.titles]
         hits = [i for i, title in enumerate(self._folded) if needle in title]
-        hits.sort(key=lambda i: (self._folded[i] != needle, not self._folded[i].startswith(needle),
-                                 -int(self.rating_counts[i]), int(self.movie_ids[i])))
+        hits.sort(
+            key=lambda i: (
+                self._folded[i] != needle,
+                not self._folded[i].startswith(needle),
+                -int(self.rating_counts[i]),
+                int(self.movie_ids[i]),
+            )
+        )
         return [self.movie(i) for i in hits[:limit]]
 
 
@@ -161,16 +173,23 @@ class UserHistories:
         return self.user_ids.nbytes + self.indptr.nbytes + self.movie_ids.nbytes + self.ratings.nbytes
 
 
-def read_model_factors(con: duckdb.DuckDBPyConnection, model_name: str, *, movie_factors: str = "movie_factors",
-                       user_factors: str = "user_factors", model_runs: str = "model_runs") -> ModelFactors:
+def read_model_factors(
+    con: duckdb.DuckDBPyConnection,
+    model_name: str,
+    *,
+    movie_factors: str = "movie_factors",
+    user_factors: str = "user_factors",
+    model_runs: str = "model_runs",
+) -> ModelFactors:
     """Load a model's movie side (parameterized by model name)."""
     table = con.execute(
-        f"select movie_id, bias, factors from {movie_factors} where model_name = ? order by movie_id",
-        [model_name]).to_arrow_table()
+        f"select movie_id, bias, factors from {movie_factors} where model_name = ? order by movie_id", [model_name]
+    ).to_arrow_table()
     if table.num_rows == 0:
         raise InvalidRequest(f"model {model_name!r} has no rows in movie_factors")
-    runs = _fetch_dicts(con, f"select global_mean, hyperparameters from {model_runs} where model_name = ?",
-                        [model_name])
+    runs = _fetch_dicts(
+        con, f"select global_mean, hyperparameters from {model_runs} where model_name = ?", [model_name]
+    )
     hyper = {}
     global_mean = 0.0
     if runs:
@@ -178,9 +197,12 @@ def read_model_factors(con: duckdb.DuckDBPyConnection, model_name: str, *, movie
         raw = runs[0]["hyperparameters"]
         hyper = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
     has_user_bias = con.execute(
-        f"select coalesce(max(abs(bias)), 0) > 0 from {user_factors} where model_name = ?", [model_name]).fetchone()[0]
+        f"select coalesce(max(abs(bias)), 0) > 0 from {user_factors} where model_name = ?", [model_name]
+    ).fetchone()[0]
     return ModelFactors(
-        model_name=model_name, global_mean=global_mean, hyperparameters=hyper,
+        model_name=model_name,
+        global_mean=global_mean,
+        hyperparameters=hyper,
         movie_ids=table.column("movie_id").to_numpy().astype(np.int64),
         movie_bias=np.nan_to_num(table.column("bias").to_numpy(zero_copy_only=False).astype(np.float64)),
         movie_factors=_factor_matrix(table.column("factors")),
@@ -190,7 +212,8 @@ def read_model_factors(con: duckdb.DuckDBPyConnection, model_name: str, *, movie
 
 def read_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
     movies = con.execute(
-        "select movie_id, title, release_year, label, rating_count from dim_movies order by movie_id").to_arrow_table()
+        "select movie_id, title, release_year, label, rating_count from dim_movies order by movie_id"
+    ).to_arrow_table()
     popular = con.execute("select movie_id, score from popular_movies order by popularity_rank").to_arrow_table()
     movie_ids = movies.column("movie_id").to_numpy().astype(np.int64)
     popular_idx = _index_of(movie_ids, popular.column("movie_id").to_numpy())
@@ -207,8 +230,9 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
 
 
 def read_user_factor_table(con: duckdb.DuckDBPyConnection, model_name: str) -> UserFactorTable:
-    table = con.execute("select user_id, bias, factors from user_factors where model_name = ? order by user_id",
-                        [model_name]).to_arrow_table()
+    table = con.execute(
+        "select user_id, bias, factors from user_factors where model_name = ? order by user_id", [model_name]
+    ).to_arrow_table()
     return UserFactorTable(
         user_ids=table.column("user_id").to_numpy().astype(np.int64),
         bias=np.nan_to_num(table.column("bias").to_numpy(zero_copy_only=False).astype(np.float64)),
@@ -216,8 +240,9 @@ def read_user_factor_table(con: duckdb.DuckDBPyConnection, model_name: str) -> U
     )
 
 
-def read_user_histories(con: duckdb.DuckDBPyConnection, source: str = "serving_user_ratings",
-                        batch_rows: int = 1 << 20) -> UserHistories:
+def read_user_histories(
+    con: duckdb.DuckDBPyConnection, source: str = "serving_user_ratings", batch_rows: int = 1 << 20
+) -> UserHistories:
     """Every user's ratings as a CSR, streamed in batches into compact arrays: movie ids in the smallest
     integer type that holds them, ratings as float16 when that is exact (whole and half stars), so about
     4 bytes a rating stay in memory (plus 4 per rating while loading) at the Netflix size. The table is
@@ -239,12 +264,13 @@ def read_user_histories(con: duckdb.DuckDBPyConnection, source: str = "serving_u
         m = len(b_users)
         if m == 0:
             continue
-        users[at:at + m], movies[at:at + m] = b_users, b_movies
-        ratings[at:at + m] = batch.column(2).to_numpy(zero_copy_only=False)
+        users[at : at + m], movies[at : at + m] = b_users, b_movies
+        ratings[at : at + m] = batch.column(2).to_numpy(zero_copy_only=False)
         if ordered:
             step_u, step_m = np.diff(b_users), np.diff(b_movies)
             ordered = (b_users[0], b_movies[0]) > last and not (
-                (step_u < 0).any() or ((step_u == 0) & (step_m <= 0)).any())
+                (step_u < 0).any() or ((step_u == 0) & (step_m <= 0)).any()
+            )
             last = (int(b_users[-1]), int(b_movies[-1]))
         at += m
     if not ordered:

@@ -52,8 +52,15 @@ def fold_in_user(model: ModelFactors, movie_index: np.ndarray, ratings: np.ndarr
     the bias update of the bias baseline, the SVD projection, the iALS step. KeyError for a model name
     that no factor model class writes."""
     return factor_model_class(model.model_name).fold_in_stored(
-        model.hyperparameters, model.global_mean, model.movie_bias, model.movie_factors, movie_index, ratings,
-        has_user_bias=model.has_user_bias, gram=model.gram())
+        model.hyperparameters,
+        model.global_mean,
+        model.movie_bias,
+        model.movie_factors,
+        movie_index,
+        ratings,
+        has_user_bias=model.has_user_bias,
+        gram=model.gram(),
+    )
 
 
 def reason_text(catalog: Catalog, catalog_index: int, rating: float, rating_max: float | None) -> str:

@@ -22,10 +22,10 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import duckdb
 import numpy as np
@@ -78,10 +78,10 @@ class _Snapshot:
     config: ServingConfig
     catalog: Catalog
     model_names: tuple[str, ...]
-    models: dict = field(default_factory=dict)   # name -> ModelFactors
-    users: dict = field(default_factory=dict)    # name -> UserFactorTable (preload only)
+    models: dict = field(default_factory=dict)  # name -> ModelFactors
+    users: dict = field(default_factory=dict)  # name -> UserFactorTable (preload only)
     similar_candidates: dict = field(default_factory=dict)  # name -> (movie -> catalog index, eligible mask)
-    histories: UserHistories | None = None       # preload only
+    histories: UserHistories | None = None  # preload only
 
 
 class Service:
@@ -107,8 +107,14 @@ class Service:
     `WarehouseUnavailable`.
     """
 
-    def __init__(self, warehouse: str | os.PathLike | None = None, *, preload: bool = False,
-                 reload_interval: float = 1.0, settle_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        warehouse: str | os.PathLike | None = None,
+        *,
+        preload: bool = False,
+        reload_interval: float = 1.0,
+        settle_seconds: float = 5.0,
+    ) -> None:
         self.path = warehouse_path(warehouse)
         self.preload = preload
         self.reload_interval = float(reload_interval)
@@ -150,8 +156,9 @@ class Service:
             ignored = [int(m) for m in movie_ids[~known]]
             profile = _Profile(known=True, movie_ids=movie_ids, ratings=values)
             if int(known.sum()) < snap.config.min_user_ratings:
-                result = self._cold(snap, None, profile, k,
-                                    f"fewer than {snap.config.min_user_ratings} rated movies known to {name}")
+                result = self._cold(
+                    snap, None, profile, k, f"fewer than {snap.config.min_user_ratings} rated movies known to {name}"
+                )
             else:
                 try:
                     profile.bias, profile.factors = fold_in_user(factors, index[known], values[known])
@@ -172,16 +179,24 @@ class Service:
                 raise UnknownMovie(f"movie {movie_id} is not in the catalog")
             movie = snap.catalog.movie(c)
             if name is None:
-                return SimilarMovies(movie.movie_id, movie.title, movie.release_year, None, [],
-                                     "no factor model has been fitted")
+                return SimilarMovies(
+                    movie.movie_id, movie.title, movie.release_year, None, [], "no factor model has been fitted"
+                )
             factors = self._model(snap, con, name)
             i = int(factors.index([mid])[0])
             if factors.n_factors == 0:
-                return SimilarMovies(movie.movie_id, movie.title, movie.release_year, name, [],
-                                     f"{name} has no latent factors (bias-only): no similarity to compute")
+                return SimilarMovies(
+                    movie.movie_id,
+                    movie.title,
+                    movie.release_year,
+                    name,
+                    [],
+                    f"{name} has no latent factors (bias-only): no similarity to compute",
+                )
             if i < 0 or not factors.has_direction[i]:
-                return SimilarMovies(movie.movie_id, movie.title, movie.release_year, name, [],
-                                     f"{name} has no factors for this movie")
+                return SimilarMovies(
+                    movie.movie_id, movie.title, movie.release_year, name, [], f"{name} has no factors for this movie"
+                )
             items = self._similar_items(snap, factors, i, k)
             return SimilarMovies(movie.movie_id, movie.title, movie.release_year, name, items)
 
@@ -250,7 +265,7 @@ class Service:
         with self._lock:
             self._snapshot = None
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Service:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -284,8 +299,9 @@ class Service:
         try:
             yield con
         except duckdb.CatalogException as exc:
-            raise WarehouseUnavailable(f"the warehouse {self.path} lacks a serving table ({_first_line(exc)}): "
-                                       "run `dbt build` first") from exc
+            raise WarehouseUnavailable(
+                f"the warehouse {self.path} lacks a serving table ({_first_line(exc)}): run `dbt build` first"
+            ) from exc
         except duckdb.IOException as exc:
             raise WarehouseUnavailable(_explain(exc, self.path)) from exc
         finally:
@@ -294,8 +310,9 @@ class Service:
     def _read_snapshot(self, con, version) -> _Snapshot:
         config = ServingConfig.read(con)
         catalog = read_catalog(con)
-        names = tuple(r[0] for r in con.execute(
-            "select distinct model_name from movie_factors order by model_name").fetchall())
+        names = tuple(
+            r[0] for r in con.execute("select distinct model_name from movie_factors order by model_name").fetchall()
+        )
         snap = _Snapshot(version=version, loaded_at=time.time(), config=config, catalog=catalog, model_names=names)
         if config.model_name is not None:
             snap.models[config.model_name] = read_model_factors(con, config.model_name)
@@ -340,10 +357,12 @@ class Service:
                 self._changed = (None, now)
             elif version != self._changed[0]:
                 self._changed = (version, now)  # still changing: wait for it to settle
-            elif (now - self._changed[1] >= self.settle_seconds
-                  and (self._reload_thread is None or not self._reload_thread.is_alive())):
-                self._reload_thread = threading.Thread(target=self._background_reload, daemon=True,
-                                                       name="movierec-reload")
+            elif now - self._changed[1] >= self.settle_seconds and (
+                self._reload_thread is None or not self._reload_thread.is_alive()
+            ):
+                self._reload_thread = threading.Thread(
+                    target=self._background_reload, daemon=True, name="movierec-reload"
+                )
                 self._reload_thread.start()
         return snap
 
@@ -381,26 +400,33 @@ class Service:
                 if i >= 0:
                     profile.bias, profile.factors = float(users.bias[i]), users.factors[i]
             return profile
-        found = con.execute("select movie_id, rating from serving_user_ratings where user_id = ? order by movie_id",
-                            [user_id]).fetchnumpy()
+        found = con.execute(
+            "select movie_id, rating from serving_user_ratings where user_id = ? order by movie_id", [user_id]
+        ).fetchnumpy()
         if len(found["movie_id"]) == 0:
             return _Profile(False, empty, np.zeros(0))
-        profile = _Profile(True, np.asarray(found["movie_id"], dtype=np.int64),
-                           np.asarray(found["rating"], dtype=np.float64))
+        profile = _Profile(
+            True, np.asarray(found["movie_id"], dtype=np.int64), np.asarray(found["rating"], dtype=np.float64)
+        )
         if name is not None:
             factors = self._model(snap, con, name)
-            found = con.execute("select bias, factors from user_factors where model_name = ? and user_id = ?",
-                                [name, user_id]).fetchone()
+            found = con.execute(
+                "select bias, factors from user_factors where model_name = ? and user_id = ?", [name, user_id]
+            ).fetchone()
             if found is not None:
                 profile.bias = float(found[0] or 0.0)
-                profile.factors = (np.zeros(factors.n_factors, dtype=np.float32) if found[1] is None
-                                   else np.asarray(found[1], dtype=np.float32))
+                profile.factors = (
+                    np.zeros(factors.n_factors, dtype=np.float32)
+                    if found[1] is None
+                    else np.asarray(found[1], dtype=np.float32)
+                )
         return profile
 
     # -- answering ----------------------------------------------------------------------------------
 
-    def _recommend(self, snap: _Snapshot, name: str | None, user_id: int | None, profile: _Profile,
-                   k: int) -> Recommendations:
+    def _recommend(
+        self, snap: _Snapshot, name: str | None, user_id: int | None, profile: _Profile, k: int
+    ) -> Recommendations:
         config = snap.config
         if not profile.known:
             return self._cold(snap, user_id, profile, k, "unknown user")
@@ -412,14 +438,15 @@ class Service:
             return self._cold(snap, user_id, profile, k, f"user not in model {name}")
         return self._personal(snap, snap.models[name], user_id, profile, k)
 
-    def _personal(self, snap: _Snapshot, model: ModelFactors, user_id: int | None, profile: _Profile,
-                  k: int) -> Recommendations:
+    def _personal(
+        self, snap: _Snapshot, model: ModelFactors, user_id: int | None, profile: _Profile, k: int
+    ) -> Recommendations:
         config, catalog = snap.config, snap.catalog
         scores = score_movies(model, profile.bias or 0.0, profile.factors)
         seen = model.index(profile.movie_ids)
         scores[seen[seen >= 0]] = -np.inf
         best = top_k(scores, k)
-        liked_mask = (profile.ratings >= config.reason_min_rating)
+        liked_mask = profile.ratings >= config.reason_min_rating
         liked = seen[liked_mask]
         liked_ratings = profile.ratings[liked_mask]
         order = np.argsort(liked, kind="stable")
@@ -436,15 +463,30 @@ class Service:
             if r >= 0:
                 reason_id = int(model.movie_ids[liked[r]])
                 rc = int(reason_catalog[r])
-                reason = (reason_text(catalog, rc, float(liked_ratings[r]), config.rating_max) if rc >= 0 else
-                          f"because you rated movie {reason_id} {_g(float(liked_ratings[r]))}")
-            items.append(Recommendation(
-                rank=rank, movie_id=int(model.movie_ids[i]),
-                title=catalog.titles[c] if c >= 0 else None,
-                release_year=catalog.release_years[c] if c >= 0 else None,
-                score=float(scores[i]), reason=reason, reason_movie_id=reason_id))
-        return Recommendations(user_id=user_id, model_name=model.model_name, cold_start=False,
-                               cold_start_reason=None, rating_count=len(profile.movie_ids), items=items)
+                reason = (
+                    reason_text(catalog, rc, float(liked_ratings[r]), config.rating_max)
+                    if rc >= 0
+                    else f"because you rated movie {reason_id} {_g(float(liked_ratings[r]))}"
+                )
+            items.append(
+                Recommendation(
+                    rank=rank,
+                    movie_id=int(model.movie_ids[i]),
+                    title=catalog.titles[c] if c >= 0 else None,
+                    release_year=catalog.release_years[c] if c >= 0 else None,
+                    score=float(scores[i]),
+                    reason=reason,
+                    reason_movie_id=reason_id,
+                )
+            )
+        return Recommendations(
+            user_id=user_id,
+            model_name=model.model_name,
+            cold_start=False,
+            cold_start_reason=None,
+            rating_count=len(profile.movie_ids),
+            items=items,
+        )
 
     def _cold(self, snap: _Snapshot, user_id: int | None, profile: _Profile, k: int, why: str) -> Recommendations:
         catalog = snap.catalog
@@ -454,14 +496,27 @@ class Service:
             movie_id = int(catalog.movie_ids[c])
             if movie_id in seen:
                 continue
-            items.append(Recommendation(
-                rank=len(items) + 1, movie_id=movie_id, title=catalog.titles[c],
-                release_year=catalog.release_years[c], score=float(score),
-                reason=popular_reason(catalog.rating_counts[c]), reason_movie_id=None))
+            items.append(
+                Recommendation(
+                    rank=len(items) + 1,
+                    movie_id=movie_id,
+                    title=catalog.titles[c],
+                    release_year=catalog.release_years[c],
+                    score=float(score),
+                    reason=popular_reason(catalog.rating_counts[c]),
+                    reason_movie_id=None,
+                )
+            )
             if len(items) == k:
                 break
-        return Recommendations(user_id=user_id, model_name="popularity", cold_start=True, cold_start_reason=why,
-                               rating_count=len(profile.movie_ids), items=items)
+        return Recommendations(
+            user_id=user_id,
+            model_name="popularity",
+            cold_start=True,
+            cold_start_reason=why,
+            rating_count=len(profile.movie_ids),
+            items=items,
+        )
 
     def _similar_items(self, snap: _Snapshot, model: ModelFactors, i: int, k: int) -> list[SimilarMovie]:
         catalog, config = snap.catalog, snap.config
@@ -470,17 +525,24 @@ class Service:
             c_index = catalog.index(model.movie_ids)
             support = np.where(c_index >= 0, catalog.rating_counts[np.maximum(c_index, 0)], 0)
             cached = snap.similar_candidates[model.model_name] = (
-                c_index, model.has_direction & (support >= config.similar_min_ratings))
+                c_index,
+                model.has_direction & (support >= config.similar_min_ratings),
+            )
         c_index, eligible = cached
         sims = np.einsum("ij,j->i", model.unit, model.unit[i]).astype(np.float64)  # not BLAS: see score_movies
         sims[~eligible] = -np.inf
         sims[i] = -np.inf
         best = top_k(sims, k)
-        return [SimilarMovie(rank=rank, movie_id=int(model.movie_ids[j]),
-                             title=catalog.titles[c_index[j]] if c_index[j] >= 0 else None,
-                             release_year=catalog.release_years[c_index[j]] if c_index[j] >= 0 else None,
-                             similarity=float(sims[j]))
-                for rank, j in enumerate(best, start=1)]
+        return [
+            SimilarMovie(
+                rank=rank,
+                movie_id=int(model.movie_ids[j]),
+                title=catalog.titles[c_index[j]] if c_index[j] >= 0 else None,
+                release_year=catalog.release_years[c_index[j]] if c_index[j] >= 0 else None,
+                similarity=float(sims[j]),
+            )
+            for rank, j in enumerate(best, start=1)
+        ]
 
     # -- validation ---------------------------------------------------------------------------------
 
@@ -517,14 +579,20 @@ class Service:
             if mid is None:
                 bad_ids.append(movie_id)
                 continue
-            if isinstance(rating, bool) or not math.isfinite(value) or (
-                    low is not None and value < low) or (high is not None and value > high):
+            if (
+                isinstance(rating, bool)
+                or not math.isfinite(value)
+                or (low is not None and value < low)
+                or (high is not None and value > high)
+            ):
                 bad_values.append(movie_id)
             ids.append(mid)
             values.append(value)
         if bad_values:
-            raise InvalidRequest(f"ratings must be numbers from {_g(low)} to {_g(high)}; off the scale for movies "
-                                 f"{_sorted_ids(bad_values)}")
+            raise InvalidRequest(
+                f"ratings must be numbers from {_g(low)} to {_g(high)}; off the scale for movies "
+                f"{_sorted_ids(bad_values)}"
+            )
         deduplicated = dict(zip(ids, values))  # "7" and "07" are one movie: the last rating counts
         movie_ids = np.asarray(list(deduplicated), dtype=np.int64)
         unknown = [int(m) for m in movie_ids[snap.catalog.index(movie_ids) < 0]] + bad_ids
@@ -535,6 +603,7 @@ class Service:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def _as_int64(value) -> int | None:
     """An id as a Python int if it is a whole number in int64 range, else None (an unknown id)."""
@@ -548,6 +617,7 @@ def _as_int64(value) -> int | None:
         return None
     return value if _INT64.min <= value <= _INT64.max else None
 
+
 def _file_version(path: Path) -> tuple:
     """What changes when the warehouse is rewritten: the file's identity, size and time, and its WAL's."""
     st = os.stat(path)
@@ -558,17 +628,22 @@ def _file_version(path: Path) -> tuple:
         wal_version = None
     return (st.st_ino, st.st_size, st.st_mtime_ns, wal_version)
 
+
 def _explain(exc: Exception, path: Path) -> str:
     text = str(exc)
     if "lock" in text.lower():
-        return (f"the warehouse {path} is locked by another process (a `dbt build` or `movierec ingest` "
-                f"writing to it); retry when it has finished ({_first_line(exc)})")
+        return (
+            f"the warehouse {path} is locked by another process (a `dbt build` or `movierec ingest` "
+            f"writing to it); retry when it has finished ({_first_line(exc)})"
+        )
     if "different configuration" in text:
         return f"the warehouse {path} is open read-write in this process; close that connection first"
     return f"cannot open the warehouse {path}: {_first_line(exc)}"
 
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
 
 def _sorted_ids(ids) -> list:
     """Whole-number ids in numeric order, then anything else in text order (for error messages)."""

@@ -11,6 +11,7 @@ MAX_FOLD_IN_RATINGS = 10_000
 
 # --- errors ------------------------------------------------------------------------------------
 
+
 class ServingError(Exception):
     """Base class of the errors the API maps to HTTP statuses."""
 
@@ -28,6 +29,7 @@ class InvalidRequest(ServingError, ValueError):
 
 
 # --- results -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -88,4 +90,3 @@ class Movie:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
