@@ -8,7 +8,7 @@ import numpy as np
 
 from movierec.arrays import top_k, top_k_rows
 from movierec.models.registry import factor_model_class
-from movierec.serving.readers import Catalog, ModelFactors
+from movierec.serving.readers import ModelFactors
 
 __all__ = ["fold_in_user", "pick_reasons", "popular_reason", "reason_text", "score_movies", "top_k", "top_k_rows"]
 
@@ -63,10 +63,10 @@ def fold_in_user(model: ModelFactors, movie_index: np.ndarray, ratings: np.ndarr
     )
 
 
-def reason_text(catalog: Catalog, catalog_index: int, rating: float, rating_max: float | None) -> str:
-    """'because you rated Heat (1995) 5/5', as user_recommendations writes it."""
+def reason_text(label: str, rating: float, rating_max: float | None) -> str:
+    """'because you rated Heat (1995) 5/5', as user_recommendations writes it (macros/reason_text.sql)."""
     scale = "" if rating_max is None else f"/{_g(rating_max)}"
-    return f"because you rated {catalog.label(catalog_index)} {_g(rating)}{scale}"
+    return f"because you rated {label} {_g(rating)}{scale}"
 
 
 def popular_reason(rating_count: int) -> str:

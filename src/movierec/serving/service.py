@@ -463,11 +463,9 @@ class Service:
             if r >= 0:
                 reason_id = int(model.movie_ids[liked[r]])
                 rc = int(reason_catalog[r])
-                reason = (
-                    reason_text(catalog, rc, float(liked_ratings[r]), config.rating_max)
-                    if rc >= 0
-                    else f"because you rated movie {reason_id} {_g(float(liked_ratings[r]))}"
-                )
+                # a rated movie missing from dim_movies is named as dim_movies.label names an untitled one
+                label = catalog.label(rc) if rc >= 0 else f"movie {reason_id}"
+                reason = reason_text(label, float(liked_ratings[r]), config.rating_max)
             items.append(
                 Recommendation(
                     rank=rank,
