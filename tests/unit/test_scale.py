@@ -118,3 +118,24 @@ def test_item_similarity_is_exactly_symmetric_so_scoring_may_read_rows_for_colum
     assert np.array_equal(model.similarity, model.similarity.T)
     sampled = ItemKNN(n_neighbors=5, max_similarity_pairs=float((np.bincount(train.user) ** 2).sum()) / 3).fit(train)
     assert np.array_equal(sampled.similarity, sampled.similarity.T)
+
+
+def test_item_knn_training_rmse_from_a_user_sample_above_the_budget_and_says_so(capsys, monkeypatch):
+    from movierec.models import knn
+    from movierec.models.base import rmse
+
+    train = random_ratings(n_users=80, n_movies=40, density=0.3, seed=11)
+    exact = ItemKNN(k=5, min_k=2).fit(train)
+    predicted = exact.predict(train.user_ids[train.user], train.movie_ids[train.movie])
+    assert exact.train_rmse == rmse(predicted, train.rating)  # within the budget: every rating
+    assert "training RMSE" not in capsys.readouterr().err
+    counts = np.bincount(train.user, minlength=train.n_users)
+    budget = float((counts.astype(float) ** 2).sum()) / 4
+    monkeypatch.setattr(knn, "KNN_TRAIN_RMSE_PAIRS", budget)
+    sampled = ItemKNN(k=5, min_k=2).fit(train)
+    keep = scale.similarity_users(counts, budget)
+    rows = np.isin(train.user, keep)
+    assert 0 < rows.sum() < len(train)
+    assert sampled.train_rmse == rmse(predicted[rows], train.rating[rows])  # the sampled users' ratings only
+    assert "item_knn: training RMSE from" in capsys.readouterr().err
+    np.testing.assert_array_equal(sampled.similarity, exact.similarity)  # nothing else changes

@@ -16,6 +16,9 @@ The budgets are the work one fit may do in the 15-minute full build (issue 11) o
 - `IALS_EXACT_WORK`: iALS's exact solves form every row's k x k system, ratings x k^2 per
   half-sweep; above the budget each row takes a few conjugate-gradient steps from its previous
   factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library.
+- `KNN_TRAIN_RMSE_PAIRS`: item kNN's training RMSE predicts each user's own ratings from their
+  other ratings, (movies rated)^2 similarity look-ups per user; above the budget it is the RMSE
+  over the training ratings of a hash sample of users (the same rule as the similarities).
 - `EASE_PAIR_BUDGET`: EASE's Gram matrix X^T X costs the same co-rating pairs (measured on the
   medium sample, 9.9M ratings, on a busy machine: Gram 403 s, then 645 s for the Cholesky
   inverse of 17,770 movies, which does not grow with the ratings); above the budget it is
@@ -28,13 +31,12 @@ import sys
 
 import numpy as np
 
-IALS_EXACT_WORK = (
-    5e11  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
-)
-BPMF_RATING_SWEEPS = 5e8  # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
-BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
-KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
-EASE_PAIR_BUDGET = 5.0e9  # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
+IALS_EXACT_WORK = 5e11      # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
+BPMF_RATING_SWEEPS = 5e8    # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
+BPMF_MIN_SAMPLES = 10       # fewer kept samples than this average too little to be worth the fit
+KNN_PAIR_BUDGET = 2.0e9     # co-rating pairs of the users item kNN's similarities are computed on
+KNN_TRAIN_RMSE_PAIRS = 1.0e9  # similarity look-ups of item kNN's training RMSE: demo 4.4e8 (exact), medium 1.1e10, full 1.1e11
+EASE_PAIR_BUDGET = 5.0e9    # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
 
 
 def log(message: str) -> None:
