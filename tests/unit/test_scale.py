@@ -125,14 +125,14 @@ def test_item_knn_training_rmse_from_a_user_sample_above_the_budget_and_says_so(
     from movierec.models.base import rmse
 
     train = random_ratings(n_users=80, n_movies=40, density=0.3, seed=11)
-    exact = ItemKNN(k=5, min_k=2).fit(train)
+    exact = ItemKNN(n_neighbors=5, min_neighbors=2).fit(train)
     predicted = exact.predict(train.user_ids[train.user], train.movie_ids[train.movie])
     assert exact.train_rmse == rmse(predicted, train.rating)  # within the budget: every rating
     assert "training RMSE" not in capsys.readouterr().err
     counts = np.bincount(train.user, minlength=train.n_users)
     budget = float((counts.astype(float) ** 2).sum()) / 4
     monkeypatch.setattr(knn, "KNN_TRAIN_RMSE_PAIRS", budget)
-    sampled = ItemKNN(k=5, min_k=2).fit(train)
+    sampled = ItemKNN(n_neighbors=5, min_neighbors=2).fit(train)
     keep = scale.similarity_users(counts, budget)
     rows = np.isin(train.user, keep)
     assert 0 < rows.sum() < len(train)

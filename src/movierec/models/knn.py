@@ -56,6 +56,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from movierec.metrics import rmse
 from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
@@ -162,14 +163,18 @@ class _BaselineKNN(Recommender):
         the training ratings of a fixed hash sample of users (logged). Predicting a user's own
         ratings looks up (movies rated)^2 similarities, 1.1e11 at the full Netflix size (hours)."""
         if self.entity == "movie":
-            from movierec.models.base import rmse
-
-            sample = similarity_users(np.bincount(train.user, minlength=train.n_users), KNN_TRAIN_RMSE_PAIRS,
-                                      model=self.name, what="training RMSE")
+            sample = similarity_users(
+                np.bincount(train.user, minlength=train.n_users),
+                KNN_TRAIN_RMSE_PAIRS,
+                model=self.name,
+                what="training RMSE",
+            )
             if sample is not None:
                 rows = np.isin(train.user, sample)
-                return rmse(self.predict(train.user_ids[train.user[rows]], train.movie_ids[train.movie[rows]]),
-                            train.rating[rows])
+                return rmse(
+                    self.predict(train.user_ids[train.user[rows]], train.movie_ids[train.movie[rows]]),
+                    train.rating[rows],
+                )
         return super()._train_rmse(train)
 
     def predict(self, user_id, movie_id) -> np.ndarray:
