@@ -8,7 +8,8 @@ movies, then every movie's (b_i, q_i) given the users. For one side, each row's 
 normal equations are formed in batches of rows with similar rating counts, padded to a common
 length: one gather of the other side's design rows [1, factors] into a (batch, n, k+1) float32
 block and one stacked GEMM (X^T X), then one stacked `np.linalg.solve` (ALS) or Cholesky draw
-(BPMF). No Python loop over ratings and no (ratings x k) array. Batches run on a small thread
+(BPMF); the batching is `movierec.models.rows`, shared with iALS and the Bayesian timeSVD++.
+No Python loop over ratings and no (ratings x k) array. Batches run on a small thread
 pool (numpy releases the GIL) with BLAS limited to one thread (`movierec.models.blas`):
 thousands of small GEMMs each split over threads are slow, and much slower still when other
 processes share the cores.
@@ -27,12 +28,9 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 import sys
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +38,8 @@ from scipy.stats import wishart
 
 from movierec.metrics import rmse
 from movierec.models.base import FactorModel, renamed_keyword, ridge_user_step
-from movierec.models.blas import one_blas_thread
 from movierec.models.data import Ratings
+from movierec.models.rows import BatchRunner, RowBatches
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,7 @@ class BiasedMF(_ValidatedFit):
         rng = np.random.default_rng(self.seed)
         mu = train.global_mean
         self._set_range(train)
-        by_user, by_movie = _RowBatches.both_sides(train, mu, self.block_entries)
+        by_user, by_movie = RowBatches.both_sides(train, mu, self.block_entries)
         users = np.zeros((train.n_users, k + 1), dtype=np.float32)  # [b_u, p_u]
         movies = np.zeros((train.n_movies, k + 1), dtype=np.float32)  # [b_i, q_i]
         movies[:, 1:] = rng.normal(0.0, self.init_std, size=(train.n_movies, k))
@@ -198,7 +196,7 @@ class BiasedMF(_ValidatedFit):
 
         self.history = []
         self._export(mu, users, movies)  # the starting point, which epochs = 0 keeps
-        with _BatchRunner(self.threads, len(train)) as runner:
+        with BatchRunner(self.threads, len(train)) as runner:
             for epoch in range(1, self.epochs + 1):
                 start = time.perf_counter()
                 by_user.sweep(movies, solve, users, runner)
@@ -302,7 +300,7 @@ class BayesianMF(_ValidatedFit):
         k = self.n_factors
         rng = np.random.default_rng(self.seed)
         mu, users, movies = _start_from_biased_mf(self, train, k)
-        by_user, by_movie = _RowBatches.both_sides(train, mu, self.block_entries)
+        by_user, by_movie = RowBatches.both_sides(train, mu, self.block_entries)
         alpha = 2.0 if self.noise_precision is None else self.noise_precision
         valid = self._validation
         if valid is not None:
@@ -311,7 +309,7 @@ class BayesianMF(_ValidatedFit):
             valid_sum = np.zeros(len(valid))
         kept_users, kept_movies = [], []
         self.history = []
-        with _BatchRunner(self.threads, len(train)) as runner:
+        with BatchRunner(self.threads, len(train)) as runner:
             for sweep in range(1, self.burn_in + self.samples + 1):
                 start = time.perf_counter()
                 for side, this, other in ((by_user, users, movies), (by_movie, movies, users)):
@@ -375,164 +373,6 @@ def _start_from_biased_mf(model, train: Ratings, n_factors: int) -> tuple[float,
     users = np.hstack([init.user_bias[:, None], init.user_factors]).astype(np.float32)
     movies = np.hstack([init.movie_bias[:, None], init.movie_factors]).astype(np.float32)
     return init.global_mean, users, movies
-
-
-class _BatchRunner:
-    """Maps a function over batches on `threads` threads, in order, with BLAS held to one thread
-    meanwhile. By default one thread below `SMALL` ratings (a pool costs more than it saves
-    there, above all on a busy machine), else the CPU count (at most 8)."""
-
-    SMALL = 1_000_000
-
-    def __init__(self, threads: int | None, n_ratings: int) -> None:
-        if threads is None:
-            threads = 1 if n_ratings < self.SMALL else min(os.cpu_count() or 1, 8)
-        self.threads = max(1, int(threads))
-        self._stack = ExitStack()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def __enter__(self) -> _BatchRunner:
-        self._stack.enter_context(one_blas_thread())
-        if self.threads > 1:
-            self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=self.threads))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stack.close()
-
-    def map(self, fn: Callable, items: Iterable) -> Iterable:
-        return map(fn, items) if self._pool is None else self._pool.map(fn, items)
-
-
-# (rows, X^T X, X^T t, rating counts, the rows' current values) -> the rows' new values
-Solve = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class _RowBatches:
-    """Ratings grouped by one side (users or movies), ready to form that side's normal equations.
-
-    Rows are taken in order of their rating count and cut into batches of similar counts, each
-    padded to its longest row (padding at most 25% of a batch's ratings plus 4 per row, at most
-    `block_entries` padded entries per batch unless a single row is longer), so one batch is
-    one gather and one stacked GEMM.
-    """
-
-    indptr: np.ndarray  # (n_rows + 1,) int64: row r's ratings are [indptr[r], indptr[r+1])
-    other: np.ndarray  # (nnz + 1,) int32: the other side's index; the last entry is padding
-    value: np.ndarray  # (nnz + 1,) float32: rating - mu; 0 for the padding entry
-    n_other: int
-    order: np.ndarray  # rows sorted by rating count
-    cuts: list[tuple[int, int, int]]  # (start, stop) into `order`, padded length
-
-    @classmethod
-    def both_sides(cls, train: Ratings, mu: float, block_entries: int) -> tuple[_RowBatches, _RowBatches]:
-        centered = (train.rating - mu).astype(np.float32)
-        by_user = cls.build(train.user, train.movie, centered, train.n_users, train.n_movies, block_entries)
-        by_movie = cls.build(train.movie, train.user, centered, train.n_movies, train.n_users, block_entries)
-        return by_user, by_movie
-
-    @classmethod
-    def build(
-        cls, row: np.ndarray, other: np.ndarray, value: np.ndarray, n_rows: int, n_other: int, block_entries: int
-    ) -> _RowBatches:
-        sort = _stable_argsort(row, n_rows)
-        counts = np.bincount(row, minlength=n_rows)
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        other_sorted = np.empty(len(sort) + 1, dtype=np.int32)
-        np.take(other, sort, out=other_sorted[:-1])
-        other_sorted[-1] = n_other  # the zero design row
-        value_sorted = np.zeros(len(sort) + 1, dtype=np.float32)
-        np.take(value, sort, out=value_sorted[:-1])
-        del sort
-        order = np.argsort(counts, kind="stable")
-        sorted_counts = np.maximum(counts[order], 1)
-        total = np.concatenate([[0], np.cumsum(sorted_counts)])
-        cuts = []
-        start = 0
-        while start < n_rows:
-            # candidate ends of this batch; the first that breaks a limit ends it
-            stops = np.arange(start + 1, min(n_rows, start + max(block_entries // int(sorted_counts[start]), 1)) + 1)
-            rows = stops - start
-            padded = rows * sorted_counts[stops - 1]
-            ok = (padded <= block_entries) & (padded <= 1.25 * (total[stops] - total[start]) + 4 * rows)
-            ok[0] = True  # a single row always fits
-            stop = int(stops[-1] if ok.all() else stops[np.argmin(ok) - 1])
-            cuts.append((start, stop, int(sorted_counts[stop - 1])))
-            start = stop
-        return cls(indptr, other_sorted, value_sorted, n_other, order, cuts)
-
-    def sweep(
-        self,
-        design: np.ndarray,
-        solve: Solve,
-        out: np.ndarray,
-        runner: _BatchRunner,
-        errors: tuple[float, float, float] | None = None,
-    ) -> tuple[float, float]:
-        """Update every row: out[rows] = solve(rows, X^T X, X^T t, n, out[rows]) per batch, where X holds the
-        design rows [1, factors] of the other side and t = r - mu - (other side's bias).
-
-        With `errors` = (mu, rating_min, rating_max), also return the training sums of squared
-        errors of the model with the new rows: unclipped, and with predictions clipped to the
-        rating range (as `predict` answers); else (0, 0).
-
-        `design` is the other side's (n_other, k+1) [bias, factors] array."""
-        n_other, d = design.shape
-        assert n_other == self.n_other
-        ext = np.zeros((n_other + 1, d), dtype=np.float32)  # [1, factors]; the last row is padding
-        ext[:n_other, 0] = 1.0
-        ext[:n_other, 1:] = design[:, 1:]
-        other_bias = np.zeros(n_other + 1, dtype=np.float32)
-        other_bias[:n_other] = design[:, 0]
-        pad = len(self.value) - 1
-
-        def run(cut: tuple[int, int, int]) -> tuple[float, float]:
-            start, stop, width = cut
-            rows = self.order[start:stop]
-            begin = self.indptr[rows]
-            count = self.indptr[rows + 1] - begin
-            offset = np.arange(width)
-            pos = np.where(offset < count[:, None], begin[:, None] + offset, pad)
-            # np.take: several times faster than fancy indexing for these gathers
-            other = np.take(self.other, pos)
-            x = np.take(ext, other, axis=0)  # (batch, width, k+1)
-            value = np.take(self.value, pos)  # (batch, width): r - mu
-            t = value - np.take(other_bias, other)
-            xt = x.transpose(0, 2, 1)
-            gram = np.matmul(xt, x)
-            rhs = np.matmul(xt, t[:, :, None])[:, :, 0]
-            w = solve(rows, gram, rhs, count, out[rows])
-            out[rows] = w
-            if errors is None:
-                return 0.0, 0.0
-            fit = np.matmul(x, w[:, :, None])[:, :, 0]  # b_this + p . q, 0 on padding
-            residual = t - fit
-            mu, low, high = errors
-            clipped = np.clip(value - residual + mu, low, high) - (value + mu)  # clip(prediction) - r
-            clipped[offset[None, :] >= count[:, None]] = 0.0
-            return (
-                float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
-                float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
-            )
-
-        sums = list(runner.map(run, self.cuts))
-        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
-
-
-def _stable_argsort(keys: np.ndarray, n_keys: int) -> np.ndarray:
-    """np.argsort(keys, kind="stable") for keys in [0, n_keys), as a radix sort on 16-bit digits
-    (least significant first): numpy radix-sorts 16-bit keys in linear time, which is several
-    times faster than its merge sort on 100M int32 keys."""
-    keys = np.asarray(keys)
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    shift = 16
-    while n_keys - 1 >> shift:
-        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-    return order
 
 
 def _ridge_solve(

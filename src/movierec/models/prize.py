@@ -59,14 +59,12 @@ from movierec.models.mf import (
     BiasedMF,
     EpochLog,
     Progress,
-    _BatchRunner,
-    _RowBatches,
     _sample_gaussian_wishart,
-    _stable_argsort,
     _start_from_biased_mf,
     _ValidatedFit,
     print_progress,
 )
+from movierec.models.rows import BatchRunner, RowBatches, stable_argsort
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -188,11 +186,11 @@ class BayesianTimeSVDpp(_ValidatedFit):
         k, d = self.n_factors, self.n_factors + 1
         rng = np.random.default_rng(self.seed)
         mu, users, movies = _start_from_biased_mf(self, train, k)
-        by_user, by_movie = _RowBatches.both_sides(train, mu, self.block_entries)
+        by_user, by_movie = RowBatches.both_sides(train, mu, self.block_entries)
         centered = train.rating - mu
         if self.time:
-            perm_user = _stable_argsort(train.user, train.n_users)
-            perm_movie = _stable_argsort(train.movie, train.n_movies)
+            perm_user = stable_argsort(train.user, train.n_users)
+            perm_movie = stable_argsort(train.movie, train.n_movies)
             time_block = _TimeBlock(train, days, self.time_bins)
             self.first_day, self.bin_days, self.user_mean_day = (
                 time_block.first_day,
@@ -218,7 +216,7 @@ class BayesianTimeSVDpp(_ValidatedFit):
         offset = np.zeros(len(train))
         kept_users, kept_movies, kept_bins, kept_drift = [], [], [], []
         self.history = []
-        with _BatchRunner(self.threads, len(train)) as runner:
+        with BatchRunner(self.threads, len(train)) as runner:
             for sweep in range(1, self.burn_in + self.samples + 1):
                 start = time.perf_counter()
                 for side, this, other, prior in (
@@ -456,7 +454,7 @@ def _latent_part(users, movies, u, i, unknown_ok: bool = False, chunk: int = 1 <
     return out
 
 
-def _set_values(batches: _RowBatches, perm: np.ndarray, target: np.ndarray) -> None:
+def _set_values(batches: RowBatches, perm: np.ndarray, target: np.ndarray) -> None:
     """Replace the batches' targets (r - mu by default) with `target`, in their sorted order."""
     np.take(target.astype(np.float32), perm, out=batches.value[:-1])
 

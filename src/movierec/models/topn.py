@@ -30,6 +30,7 @@ import numpy as np
 
 from movierec.models.base import FactorModel, Recommender, renamed_keyword
 from movierec.models.data import Ratings
+from movierec.models.rows import RowBatches
 
 
 class EASE(Recommender):
@@ -293,30 +294,9 @@ class ImplicitALS(FactorModel):
         return 0.0, p.astype(np.float32)
 
 
-class _Rows:
-    """The observed pairs grouped by one side, in groups of rows with similar counts."""
-
-    def __init__(self, indptr: np.ndarray, other: np.ndarray, groups: list[tuple[np.ndarray, int]]):
-        self.indptr, self.other, self.groups = indptr, other, groups
-        self.counts = np.diff(indptr)
-
-    @classmethod
-    def build(cls, row: np.ndarray, other: np.ndarray, n_rows: int, n_other: int) -> _Rows:
-        sort = np.argsort(row, kind="stable")
-        counts = np.bincount(row, minlength=n_rows)
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        other_sorted = np.append(other[sort], n_other).astype(np.int64)  # last entry: the padding row
-        order = np.argsort(counts, kind="stable")
-        sorted_counts = counts[order]
-        groups = []
-        start = 0
-        while start < n_rows:  # rows whose count is within 25% (+4) of the group's first row
-            stop = int(np.searchsorted(sorted_counts, int(sorted_counts[start] * 1.25) + 4, side="right"))
-            stop = max(stop, start + 1)
-            groups.append((order[start:stop], max(int(sorted_counts[stop - 1]), 1)))
-            start = stop
-        return cls(indptr, other_sorted, groups)
+class _Rows(RowBatches):
+    """iALS's two solvers over the shared row batches (one batch per run of similar counts,
+    which each solver cuts into chunks by memory)."""
 
     def solve(self, design: np.ndarray, alpha: float, reg: np.ndarray, block_mb: float) -> np.ndarray:
         """Each row's exact iALS solution given the other side's factors `design` (n_other x k)."""
@@ -325,15 +305,12 @@ class _Rows:
         base = alpha * (design.T @ design)
         diag = np.arange(k)
         out = np.zeros((len(self.counts), k))
-        for group, width in self.groups:
+        for group, width in self.batches():
             # a chunk holds (rows, width, k) gathered factors and (rows, k, k) systems in float64
             size = max(1, int(block_mb * 2**20 / (8 * k * (width + k + 1))))
             for lo in range(0, len(group), size):
                 rows = group[lo : lo + size]
-                offset = np.arange(width)
-                pos = self.indptr[rows][:, None] + offset
-                pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
-                x = np.take(padded, self.other[pos], axis=0)  # (rows, width, k)
+                x = self.gather(padded, rows, width)  # (rows, width, k)
                 gram = np.matmul(x.transpose(0, 2, 1), x) + base  # (rows, k, k)
                 gram[:, diag, diag] += reg[rows][:, None]
                 out[rows] = np.linalg.solve(gram, x.sum(axis=1)[:, :, None])[:, :, 0]
@@ -352,14 +329,11 @@ class _Rows:
         padded = np.vstack([design, np.zeros((1, k))]).astype(np.float32)
         base = (alpha * (design.T @ design)).astype(np.float32)
         out = np.array(start, dtype=np.float64, copy=True)
-        for group, width in self.groups:
+        for group, width in self.batches():
             size = max(1, int(block_mb * 2**20 / (4 * k * (width + 8))))
             for lo in range(0, len(group), size):
                 rows = group[lo : lo + size]
-                offset = np.arange(width)
-                pos = self.indptr[rows][:, None] + offset
-                pos = np.where(offset < self.counts[rows][:, None], pos, len(self.other) - 1)
-                x = np.take(padded, self.other[pos], axis=0)  # (rows, width, k) float32
+                x = self.gather(padded, rows, width)  # (rows, width, k) float32
                 reg_rows = reg[rows].astype(np.float32)[:, None]
 
                 def apply(v: np.ndarray) -> np.ndarray:  # A_u v for every row u of the chunk

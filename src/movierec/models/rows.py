@@ -1,0 +1,238 @@
+"""Ratings grouped by one side (users or movies) in batches of rows with similar rating counts:
+the one row batching of the alternating fits (`BiasedMF`, `BayesianMF`, `BayesianTimeSVDpp`,
+`ImplicitALS`).
+
+Built on numpy. Each half-sweep of those fits updates every row of one side (every user, or every
+movie) from the other side's factors. `RowBatches` holds the ratings sorted by that side (a CSR
+layout: `indptr`, the other side's index and the value), the rows in order of their rating
+count, and cuts of that order into batches; a batch is gathered at once, padded to its longest
+row with an index that points at a zero design row, so one batch is one `np.take` and one stacked
+GEMM, with no Python loop over ratings. `sweep` is the explicit fits' step (normal equations of
+[bias, factors] rows); iALS forms its own systems from the same batches (`gather`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import numpy as np
+
+from movierec.models.blas import one_blas_thread
+from movierec.models.data import Ratings
+
+
+class BatchRunner:
+    """Maps a function over batches on `threads` threads, in order, with BLAS held to one thread
+    meanwhile. By default one thread below `SMALL` ratings (a pool costs more than it saves
+    there, above all on a busy machine), else the CPU count (at most 8)."""
+
+    SMALL = 1_000_000
+
+    def __init__(self, threads: int | None, n_ratings: int) -> None:
+        if threads is None:
+            threads = 1 if n_ratings < self.SMALL else min(os.cpu_count() or 1, 8)
+        self.threads = max(1, int(threads))
+        self._stack = ExitStack()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> BatchRunner:
+        self._stack.enter_context(one_blas_thread())
+        if self.threads > 1:
+            self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=self.threads))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def map(self, fn: Callable, items: Iterable) -> Iterable:
+        return map(fn, items) if self._pool is None else self._pool.map(fn, items)
+
+
+# (rows, X^T X, X^T t, rating counts, the rows' current values) -> the rows' new values
+Solve = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class RowBatches:
+    """Ratings grouped by one side (users or movies), in batches of rows with similar counts.
+
+    Rows are taken in order of their rating count (`order`) and cut into batches, each a slice
+    `order[start:stop]` padded to `width`, its longest row (at least 1). Two cut rules:
+
+    - `block_entries` given (the explicit fits, whose `sweep` forms a whole batch's normal
+      equations at once): padding at most 25% of a batch's ratings plus 4 per row, and at most
+      `block_entries` padded entries per batch unless a single row is longer;
+    - `block_entries=None` (iALS, which cuts each batch into chunks by memory itself): one batch
+      per run of rows whose count is within 25% (+4) of the run's first row.
+    """
+
+    indptr: np.ndarray  # (n_rows + 1,) int64: row r's ratings are [indptr[r], indptr[r+1])
+    other: np.ndarray  # (nnz + 1,) int32: the other side's index; the last entry (n_other) is padding
+    value: np.ndarray | None  # (nnz + 1,) float32: rating - mu, 0 for the padding entry; None: no values
+    n_other: int
+    counts: np.ndarray  # (n_rows,) int64: ratings per row
+    order: np.ndarray  # rows sorted by rating count (stable)
+    cuts: list[tuple[int, int, int]]  # (start, stop) into `order`, padded width
+
+    @classmethod
+    def both_sides(cls, train: Ratings, mu: float, block_entries: int) -> tuple[RowBatches, RowBatches]:
+        """The explicit fits' batches by user and by movie, valued r - mu (float32)."""
+        centered = (train.rating - mu).astype(np.float32)
+        by_user = cls.build(train.user, train.movie, train.n_users, train.n_movies, centered, block_entries)
+        by_movie = cls.build(train.movie, train.user, train.n_movies, train.n_users, centered, block_entries)
+        return by_user, by_movie
+
+    @classmethod
+    def build(
+        cls,
+        row: np.ndarray,
+        other: np.ndarray,
+        n_rows: int,
+        n_other: int,
+        value: np.ndarray | None = None,
+        block_entries: int | None = None,
+    ) -> RowBatches:
+        """Group the pairs (row[j], other[j]) (with value[j], if given) by row; the cut rule is
+        `block_entries`'s (see the class)."""
+        sort = stable_argsort(row, n_rows)
+        counts = np.bincount(row, minlength=n_rows)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        other_sorted = np.empty(len(sort) + 1, dtype=np.int32)
+        np.take(other, sort, out=other_sorted[:-1])
+        other_sorted[-1] = n_other  # the zero design row
+        value_sorted = None
+        if value is not None:
+            value_sorted = np.zeros(len(sort) + 1, dtype=np.float32)
+            np.take(value, sort, out=value_sorted[:-1])
+        del sort
+        order = np.argsort(counts, kind="stable")
+        sorted_counts = np.maximum(counts[order], 1)
+        if block_entries is None:
+            cuts = _similar_count_cuts(counts[order])
+        else:
+            cuts = _padded_block_cuts(sorted_counts, block_entries)
+        return cls(indptr, other_sorted, value_sorted, n_other, counts, order, cuts)
+
+    def batches(self) -> Iterable[tuple[np.ndarray, int]]:
+        """(rows, width) of every batch, in order."""
+        for start, stop, width in self.cuts:
+            yield self.order[start:stop], width
+
+    def positions(self, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (len(rows), width) positions of the rows' ratings in `other` and `value`, padded
+        with the last position (the padding entry), and the rows' rating counts."""
+        begin = self.indptr[rows]
+        count = self.indptr[rows + 1] - begin
+        offset = np.arange(width)
+        return np.where(offset < count[:, None], begin[:, None] + offset, len(self.other) - 1), count
+
+    def gather(self, design: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
+        """The other side's rows of `design` for each rating of `rows`: (len(rows), width, d),
+        zero on the padding. `design` has n_other + 1 rows, the last one zero."""
+        pos, _ = self.positions(rows, width)
+        # np.take: several times faster than fancy indexing for these gathers
+        return np.take(design, np.take(self.other, pos), axis=0)
+
+    def sweep(
+        self,
+        design: np.ndarray,
+        solve: Solve,
+        out: np.ndarray,
+        runner: BatchRunner,
+        errors: tuple[float, float, float] | None = None,
+    ) -> tuple[float, float]:
+        """Update every row: out[rows] = solve(rows, X^T X, X^T t, n, out[rows]) per batch, where X holds the
+        design rows [1, factors] of the other side and t = r - mu - (other side's bias).
+
+        With `errors` = (mu, rating_min, rating_max), also return the training sums of squared
+        errors of the model with the new rows: unclipped, and with predictions clipped to the
+        rating range (as `predict` answers); else (0, 0).
+
+        `design` is the other side's (n_other, k+1) [bias, factors] array."""
+        n_other, d = design.shape
+        assert n_other == self.n_other
+        ext = np.zeros((n_other + 1, d), dtype=np.float32)  # [1, factors]; the last row is padding
+        ext[:n_other, 0] = 1.0
+        ext[:n_other, 1:] = design[:, 1:]
+        other_bias = np.zeros(n_other + 1, dtype=np.float32)
+        other_bias[:n_other] = design[:, 0]
+
+        def run(cut: tuple[int, int, int]) -> tuple[float, float]:
+            start, stop, width = cut
+            rows = self.order[start:stop]
+            pos, count = self.positions(rows, width)
+            other = np.take(self.other, pos)
+            x = np.take(ext, other, axis=0)  # (batch, width, k+1)
+            value = np.take(self.value, pos)  # (batch, width): r - mu
+            t = value - np.take(other_bias, other)
+            xt = x.transpose(0, 2, 1)
+            gram = np.matmul(xt, x)
+            rhs = np.matmul(xt, t[:, :, None])[:, :, 0]
+            w = solve(rows, gram, rhs, count, out[rows])
+            out[rows] = w
+            if errors is None:
+                return 0.0, 0.0
+            fit = np.matmul(x, w[:, :, None])[:, :, 0]  # b_this + p . q, 0 on padding
+            residual = t - fit
+            mu, low, high = errors
+            clipped = np.clip(value - residual + mu, low, high) - (value + mu)  # clip(prediction) - r
+            clipped[np.arange(width)[None, :] >= count[:, None]] = 0.0
+            return (
+                float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
+                float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
+            )
+
+        sums = list(runner.map(run, self.cuts))
+        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
+
+
+def _padded_block_cuts(sorted_counts: np.ndarray, block_entries: int) -> list[tuple[int, int, int]]:
+    """The explicit fits' rule (see `RowBatches`); `sorted_counts` are at least 1."""
+    n_rows = len(sorted_counts)
+    total = np.concatenate([[0], np.cumsum(sorted_counts)])
+    cuts = []
+    start = 0
+    while start < n_rows:
+        # candidate ends of this batch; the first that breaks a limit ends it
+        stops = np.arange(start + 1, min(n_rows, start + max(block_entries // int(sorted_counts[start]), 1)) + 1)
+        rows = stops - start
+        padded = rows * sorted_counts[stops - 1]
+        ok = (padded <= block_entries) & (padded <= 1.25 * (total[stops] - total[start]) + 4 * rows)
+        ok[0] = True  # a single row always fits
+        stop = int(stops[-1] if ok.all() else stops[np.argmin(ok) - 1])
+        cuts.append((start, stop, int(sorted_counts[stop - 1])))
+        start = stop
+    return cuts
+
+
+def _similar_count_cuts(sorted_counts: np.ndarray) -> list[tuple[int, int, int]]:
+    """iALS's rule (see `RowBatches`): runs of rows whose count is within 25% (+4) of the first."""
+    n_rows = len(sorted_counts)
+    cuts = []
+    start = 0
+    while start < n_rows:
+        stop = int(np.searchsorted(sorted_counts, int(sorted_counts[start] * 1.25) + 4, side="right"))
+        stop = max(stop, start + 1)
+        cuts.append((start, stop, max(int(sorted_counts[stop - 1]), 1)))
+        start = stop
+    return cuts
+
+
+def stable_argsort(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """np.argsort(keys, kind="stable") for keys in [0, n_keys), as a radix sort on 16-bit digits
+    (least significant first): numpy radix-sorts 16-bit keys in linear time, which is several
+    times faster than its merge sort on 100M int32 keys."""
+    keys = np.asarray(keys)
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while n_keys - 1 >> shift:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
