@@ -33,15 +33,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from movierec.progress import Progress as Reporter
 
 DUPLICATE_RULE = (
     "a user's repeated rating of a movie: the latest date wins; on equal dates the one read last "
@@ -180,51 +180,39 @@ class FileCounts:
         return self.headers + self.blank + self.loaded + self.rejected + self.duplicates
 
 
-@dataclass
-class Progress:
-    """A one-line progress display for long reads: bytes, records and rate, on stderr.
+class Progress(Reporter):
+    """Ingestion's progress through the one reporter (`movierec.progress`): MB read of the input
+    and records parsed, with their rates. On a terminal the line is redrawn in place; elsewhere
+    (CI logs) a line is printed every `interval` seconds. Quiet for inputs under `min_bytes`."""
 
-    On a terminal the line is redrawn in place; elsewhere (CI logs) a line is printed every
-    `interval` seconds. Quiet for inputs under `min_bytes`.
-    """
+    def __init__(
+        self,
+        total_bytes: int,
+        label: str = "ingest",
+        enabled: bool = True,
+        interval: float = 5.0,
+        min_bytes: int = 64 << 20,
+    ) -> None:
+        enabled = enabled and total_bytes >= min_bytes
+        super().__init__(label, total_bytes, "MB", enabled=enabled, every=interval, scale=1e6, live=True)
+        self.records = 0
 
-    total_bytes: int
-    label: str = "ingest"
-    enabled: bool = True
-    interval: float = 5.0
-    min_bytes: int = 64 << 20
-    done_bytes: int = 0
-    records: int = 0
-    _start: float = field(default_factory=time.perf_counter)
-    _last: float = 0.0
+    @property
+    def total_bytes(self) -> int:
+        return self.total
 
-    def __post_init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self.enabled = self.enabled and self.total_bytes >= self.min_bytes
+    @property
+    def done_bytes(self) -> int:
+        return self.done_count
 
     def advance(self, nbytes: int, records: int) -> None:
-        self.done_bytes += nbytes
+        self.done_count += nbytes
         self.records += records
-        now = time.perf_counter()
-        if self.enabled and (now - self._last >= (0.5 if self._tty else self.interval)):
-            self._last = now
-            self._draw(now)
-
-    def _draw(self, now: float, end: str = "") -> None:
-        elapsed = max(now - self._start, 1e-9)
-        share = self.done_bytes / self.total_bytes if self.total_bytes else 1.0
-        text = (
-            f"{self.label}: {self.done_bytes / 1e6:,.0f} / {self.total_bytes / 1e6:,.0f} MB ({share:.0%}), "
-            f"{self.records:,} records, {self.records / elapsed / 1e6:.1f}M records/s, {elapsed:.0f} s"
-        )
-        if self._tty:
-            print("\r" + text, end=end or "", file=sys.stderr, flush=True)
-        else:
-            print(text, file=sys.stderr, flush=True)
+        if self.done_count < self.total:  # the final line is close()'s
+            self.update(self.done_count, counts={"records": self.records})
 
     def close(self) -> None:
-        if self.enabled:
-            self._draw(time.perf_counter(), end="\n")
+        self.done(counts={"records": self.records})
 
 
 def split_duplicates(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:

@@ -50,9 +50,6 @@ against 0.947 for the bias baseline alone.
 
 from __future__ import annotations
 
-import sys
-import time
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -61,6 +58,7 @@ from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
 from movierec.models.scale import KNN_PAIR_BUDGET, KNN_TRAIN_RMSE_PAIRS, similarity_users
+from movierec.progress import Progress
 
 SUBSET_VARS = {
     "movie": "subset_top_n_movies (keep the most-rated movies)",
@@ -313,8 +311,8 @@ def residual_similarity(
     `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
     overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """
-    started = time.perf_counter()
     n = residuals.shape[1]
+    log = Progress("similarity", n, "columns", enabled=verbose, every=0.0)
     e = residuals.tocsc()
     b = pattern.tocsc()
     e2 = e.multiply(e).tocsc()
@@ -333,14 +331,7 @@ def residual_similarity(
             overlap *= overlap_scale
             block *= overlap / (overlap + shrinkage)
         sim[:, cols] = block
-        if verbose:
-            elapsed = time.perf_counter() - started
-            print(
-                f"similarity: {cols.stop:,} of {n:,} columns ({elapsed:.1f} s, "
-                f"{cols.stop / max(elapsed, 1e-9):,.0f} columns/s)",
-                file=sys.stderr,
-                flush=True,
-            )
+        log.update(cols.stop)
     np.fill_diagonal(sim, 0.0)
     return sim
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from movierec.metrics import rmse
 from movierec.models.base import FactorModel, renamed_keyword, ridge_user_step
 from movierec.models.data import Ratings
 from movierec.models.rows import BatchRunner, RowBatches
+from movierec.progress import Progress as Reporter
 
 
 @dataclass(frozen=True)
@@ -63,22 +63,30 @@ Progress = Callable[[EpochLog], None]
 
 
 def print_progress(log: EpochLog) -> None:
-    """The default progress report: one line per epoch on stderr."""
-    print(log, file=sys.stderr, flush=True)
+    """One epoch's line on stderr, as a `movierec.progress` line labelled "fit". (With
+    `verbose=True` a fit reports through its own `movierec.progress.Progress`, labelled with the
+    model's name and timed from the fit's start.)"""
+    Reporter("fit")(log)
 
 
 class _ValidatedFit(FactorModel):
     """`fit(train, validation=None)`: with validation ratings (any ids: unknown ones get the
-    fallback), `_fit` reports their RMSE as it goes (in `history` and to the progress callback)."""
+    fallback), `_fit` reports their RMSE as it goes (in `history` and to the progress callback:
+    `progress`, else with `verbose` one `movierec.progress` line per epoch)."""
 
     _validation: Ratings | None = None
+    _report: Progress | None = None
+    progress: Progress | None = None
+    verbose: bool = False
 
     def fit(self, train: Ratings, validation: Ratings | None = None):
         self._validation = validation
+        self._report = self.progress if self.progress is not None else (Reporter(self.name) if self.verbose else None)
         try:
             return super().fit(train)
         finally:
             self._validation = None
+            self._report = None
 
 
 class BiasedMF(_ValidatedFit):
@@ -135,7 +143,7 @@ class BiasedMF(_ValidatedFit):
         self.cg_steps = None if cg_steps is None else int(cg_steps)
         self.init_std = float(init_std)
         self.seed = int(seed)
-        self.progress = progress if progress is not None else (print_progress if verbose else None)
+        self.progress, self.verbose = progress, bool(verbose)
         self.threads = threads
         self.block_entries = int(block_entries)
         self.history: list[EpochLog] = []
@@ -222,8 +230,8 @@ class BiasedMF(_ValidatedFit):
             valid_rmse = rmse(self.predict(valid.user_ids[valid.user], valid.movie_ids[valid.movie]), valid.rating)
         log = EpochLog(epoch, math.sqrt(max(sse, 0.0) / max(n, 1)), valid_rmse, time.perf_counter() - start)
         self.history.append(log)
-        if self.progress is not None:
-            self.progress(log)
+        if self._report is not None:
+            self._report(log)
 
 
 class BayesianMF(_ValidatedFit):
@@ -279,7 +287,7 @@ class BayesianMF(_ValidatedFit):
         self.init_epochs = int(init_epochs)
         self.init_reg = float(init_reg)
         self.seed = int(seed)
-        self.progress = progress if progress is not None else (print_progress if verbose else None)
+        self.progress, self.verbose = progress, bool(verbose)
         self.threads = threads
         self.block_entries = int(block_entries)
         self.history: list[EpochLog] = []
@@ -340,8 +348,8 @@ class BayesianMF(_ValidatedFit):
                     sweep, math.sqrt(max(sse, 0.0) / max(len(train), 1)), valid_rmse, time.perf_counter() - start
                 )
                 self.history.append(log)
-                if self.progress is not None:
-                    self.progress(log)
+                if self._report is not None:
+                    self._report(log)
         self.alpha = alpha
         if not kept_users:  # samples = 0: the last state
             kept_users, kept_movies = [users], [movies]

@@ -62,7 +62,6 @@ from movierec.models.mf import (
     _sample_gaussian_wishart,
     _start_from_biased_mf,
     _ValidatedFit,
-    print_progress,
 )
 from movierec.models.rows import BatchRunner, RowBatches, stable_argsort
 
@@ -134,7 +133,7 @@ class BayesianTimeSVDpp(_ValidatedFit):
         self.init_epochs = int(init_epochs)
         self.init_reg = float(init_reg)
         self.seed = int(seed)
-        self.progress = progress if progress is not None else (print_progress if verbose else None)
+        self.progress, self.verbose = progress, bool(verbose)
         self.threads = threads
         self.block_entries = int(block_entries)
         self.history: list[EpochLog] = []
@@ -261,8 +260,8 @@ class BayesianTimeSVDpp(_ValidatedFit):
                         )
                 log = EpochLog(sweep, math.sqrt(sse / max(len(train), 1)), valid_rmse, time.perf_counter() - start)
                 self.history.append(log)
-                if self.progress is not None:
-                    self.progress(log)
+                if self._report is not None:
+                    self._report(log)
         self.alpha = alpha
         if not kept_users:
             kept_users, kept_movies = [users], [movies]

@@ -23,7 +23,6 @@ time. The tuning grid, the test table, and why iALS rather than EASE: benchmarks
 from __future__ import annotations
 
 import inspect
-import sys
 import time
 
 import numpy as np
@@ -31,6 +30,7 @@ import numpy as np
 from movierec.models.base import FactorModel, Recommender, renamed_keyword
 from movierec.models.data import Ratings
 from movierec.models.rows import RowBatches
+from movierec.progress import Progress
 
 
 class EASE(Recommender):
@@ -116,13 +116,10 @@ class EASE(Recommender):
         del p
         np.fill_diagonal(weights, 0.0)
         self.weights = weights
-        if self.verbose:
-            print(
-                f"ease: {n:,} movies, Gram {gram_seconds:.1f} s, inverse and weights "
-                f"{time.perf_counter() - started - gram_seconds:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        Progress("ease", enabled=self.verbose).note(
+            f"{n:,} movies: Gram {gram_seconds:.1f} s, inverse and weights "
+            f"{time.perf_counter() - started - gram_seconds:.1f} s"
+        )
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray(self._seen[np.asarray(user_index)] @ self.weights)
@@ -237,20 +234,15 @@ class ImplicitALS(FactorModel):
 
             solver = ials_solver(len(train), k, self.iterations, self.cg_steps)
         self.solver_used = solver
+        log = Progress("ials", self.iterations, "iterations", enabled=self.verbose, every=0.0)
         for iteration in range(1, self.iterations + 1):
-            start = time.perf_counter()
             if solver == "cg":  # a few conjugate-gradient steps from the previous sweep's factors
                 users = by_user.solve_cg(movies, alpha, reg_user, users, self.cg_steps)
                 movies = by_movie.solve_cg(users, alpha, reg_movie, movies, self.cg_steps)
             else:
                 users = by_user.solve(movies, alpha, reg_user, self.block_mb)
                 movies = by_movie.solve(users, alpha, reg_movie, self.block_mb)
-            if self.verbose:
-                print(
-                    f"ials iteration {iteration}/{self.iterations} ({solver}, {time.perf_counter() - start:.1f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            log.update(iteration, stage=f"{solver} solves")
         self.global_mean = 0.0
         self.user_bias = np.zeros(train.n_users)
         self.movie_bias = np.zeros(train.n_movies)
