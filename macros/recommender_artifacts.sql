@@ -102,3 +102,45 @@ recommendation_rows as (
     from unseen_ranked
 )
 {%- endmacro %}
+
+{#-
+    The import CTEs of the mean baselines computed in SQL (fit_global_mean, fit_movie_mean):
+    `by_movie` and `by_user` (the training ratings' sums per movie and per user), `test`, and
+    `overall`: the global mean, the training rating count, sum and sum of squares, and the range.
+-#}
+{% macro mean_baseline_inputs() %}
+by_movie as (
+    select * from {{ ref('int_ratings_train_by_movie') }}
+),
+
+by_user as (
+    select * from {{ ref('int_ratings_train_by_user') }}
+),
+
+test as (
+    select * from {{ ref('int_ratings_test') }}
+),
+
+overall as (
+    select
+        sum(rating_sum) / sum(rating_count) as global_mean,
+        sum(rating_count) as train_ratings,
+        sum(rating_sum) as rating_sum,
+        sum(rating_square_sum) as rating_square_sum,
+        min(min_rating) as rating_min,
+        max(max_rating) as rating_max
+    from by_movie
+)
+{%- endmacro %}
+
+{#- The `artifacts` CTE of a recommender computed in SQL: the union of its CTEs of artifact rows, in order. -#}
+{% macro artifact_union(ctes) %}
+artifacts as (
+    {%- for cte in ctes %}
+    select * from {{ cte }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+{%- endmacro %}

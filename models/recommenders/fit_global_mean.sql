@@ -7,28 +7,7 @@
 
 with
 
-by_movie as (
-    select * from {{ ref('int_ratings_train_by_movie') }}
-),
-
-by_user as (
-    select * from {{ ref('int_ratings_train_by_user') }}
-),
-
-test as (
-    select * from {{ ref('int_ratings_test') }}
-),
-
-overall as (
-    select
-        sum(rating_sum) / sum(rating_count) as global_mean,
-        sum(rating_count) as train_ratings,
-        sum(rating_sum) as rating_sum,
-        sum(rating_square_sum) as rating_square_sum,
-        min(min_rating) as rating_min,
-        max(max_rating) as rating_max
-    from by_movie
-),
+{{ mean_baseline_inputs() }},
 
 prediction as (
     select
@@ -72,16 +51,6 @@ movie_scores as (
 
 {{ static_ranking_recommendations('global_mean', 'movie_scores') }},
 
-artifacts as (
-    select * from run_row
-    union all
-    select * from user_rows
-    union all
-    select * from movie_rows
-    union all
-    select * from prediction_rows
-    union all
-    select * from recommendation_rows
-)
+{{ artifact_union(['run_row', 'user_rows', 'movie_rows', 'prediction_rows', 'recommendation_rows']) }}
 
 select * from artifacts

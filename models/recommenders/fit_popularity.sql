@@ -26,10 +26,6 @@ movie_scores as (
 
 {{ static_ranking_recommendations('popularity', 'movie_scores') }},
 
-artifacts as (
-    select * from run_row
-    union all
-    select * from recommendation_rows
-)
+{{ artifact_union(['run_row', 'recommendation_rows']) }}
 
 select * from artifacts

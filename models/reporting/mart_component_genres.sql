@@ -6,15 +6,10 @@
     among all mapped movies (lift). Empty without genres (Netflix) or without factors.
 -#}
 {%- set n = var('component_genres_n') | int -%}
-{%- set components = var('factor_extremes_components') | int -%}
 
 with
 
-movie_map as (
-    select * from {{ ref('movie_map') }}
-    where is_fitted
-        and component <= {{ components }}
-),
+{{ component_ends(n) }},
 
 movie_genres as (
     select * from {{ ref('dim_movie_genres') }}
@@ -22,29 +17,6 @@ movie_genres as (
 
 mapped_movies as (
     select distinct movie_id from movie_map
-),
-
-ranked as (
-    select
-        model_name,
-        component,
-        explained_variance_ratio,
-        movie_id,
-        row_number() over (partition by component order by score desc, movie_id) as high_rank,
-        row_number() over (partition by component order by score asc, movie_id) as low_rank
-    from movie_map
-),
-
-ends as (
-    select model_name, component, explained_variance_ratio, 'high' as pole, movie_id
-    from ranked
-    where high_rank <= {{ n }}
-
-    union all
-
-    select model_name, component, explained_variance_ratio, 'low' as pole, movie_id
-    from ranked
-    where low_rank <= {{ n }}
 ),
 
 end_sizes as (

@@ -5,56 +5,13 @@
     well-supported movies with the highest and the lowest scores.
 -#}
 {%- set n = var('factor_extremes_n') | int -%}
-{%- set components = var('factor_extremes_components') | int -%}
 
 with
 
-movie_map as (
-    select * from {{ ref('movie_map') }}
-    where is_fitted
-        and component <= {{ components }}
-),
+{{ component_ends(n) }},
 
 movies as (
     select * from {{ ref('dim_movies') }}
-),
-
-ranked as (
-    select
-        model_name,
-        component,
-        explained_variance_ratio,
-        movie_id,
-        score,
-        row_number() over (partition by component order by score desc, movie_id) as high_rank,
-        row_number() over (partition by component order by score asc, movie_id) as low_rank
-    from movie_map
-),
-
-ends as (
-    select
-        model_name,
-        component,
-        explained_variance_ratio,
-        'high' as pole,
-        high_rank as rank,
-        movie_id,
-        score
-    from ranked
-    where high_rank <= {{ n }}
-
-    union all
-
-    select
-        model_name,
-        component,
-        explained_variance_ratio,
-        'low' as pole,
-        low_rank as rank,
-        movie_id,
-        score
-    from ranked
-    where low_rank <= {{ n }}
 ),
 
 final as (
