@@ -17,6 +17,7 @@ which has only the warehouse's tables, runs exactly the model's own code.
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -182,6 +183,13 @@ class FactorModel(Recommender):
         optionally Q^T Q (float64) over every movie, cached by the caller. Returns (b_u, p_u) with
         p_u float32 of the stored width. Each factor model implements it with its own user step."""
         raise NotImplementedError(f"{cls.__name__} does not fold in new users")
+
+    @classmethod
+    def stored_setting(cls, hyperparameters: dict | None, name: str):
+        """For `fold_in_stored`: the run's stored setting `name` (an argument of the class's
+        `__init__`), or the class's default for a run that does not name it."""
+        hyper = hyperparameters or {}
+        return hyper[name] if name in hyper else inspect.signature(cls.__init__).parameters[name].default
 
     def _set_range(self, train: Ratings) -> None:
         self.rating_min = float(train.rating.min())

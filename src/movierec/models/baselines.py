@@ -8,8 +8,6 @@ and per movie; no Python loop over ratings).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from movierec.models.base import FactorModel
@@ -120,9 +118,7 @@ class BiasBaseline(FactorModel):
         gram=None,
     ):
         """The user half of a sweep: b_u = sum(r - mu - b_i) / (reg_user + n)."""
-        reg_user = float(
-            (hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters["reg_user"].default)
-        )
+        reg_user = float(cls.stored_setting(hyperparameters, "reg_user"))
         bias = user_bias_step(global_mean, movie_bias, movie_index, ratings, reg_user, has_user_bias)
         return bias, np.zeros(movie_factors.shape[1], dtype=np.float32)
 

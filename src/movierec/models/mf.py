@@ -26,7 +26,6 @@ posterior instead of picking one regularized point, and learns each parameter's 
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from collections.abc import Callable
@@ -177,12 +176,10 @@ class BiasedMF(_ValidatedFit):
         weighted_reg (this class's defaults for a run that does not name them). The fit's own step
         is a few CG steps from the previous value, so a trained user's fold-in equals their stored
         vector once the fit has converged."""
-        defaults = inspect.signature(cls.__init__).parameters
-        hyper = hyperparameters or {}
-        reg = float(hyper.get("reg", defaults["reg"].default))
-        reg_bias = hyper.get("reg_bias", defaults["reg_bias"].default)
+        reg = float(cls.stored_setting(hyperparameters, "reg"))
+        reg_bias = cls.stored_setting(hyperparameters, "reg_bias")
         reg_bias = reg if reg_bias is None else float(reg_bias)
-        weighted = bool(hyper.get("weighted_reg", defaults["weighted_reg"].default))
+        weighted = bool(cls.stored_setting(hyperparameters, "weighted_reg"))
         return ridge_user_step(
             global_mean, movie_bias, movie_factors, movie_index, ratings, reg, reg_bias, weighted, has_user_bias
         )

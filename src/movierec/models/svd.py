@@ -6,8 +6,6 @@ regularized bias baseline of `movierec.models.baselines`.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
@@ -85,9 +83,7 @@ class TruncatedSVD(FactorModel):
         k = movie_factors.shape[1]
         if len(movie_index) == 0:
             return 0.0, np.zeros(k, dtype=np.float32)
-        reg_user = float(
-            (hyperparameters or {}).get("reg_user", inspect.signature(cls.__init__).parameters["reg_user"].default)
-        )
+        reg_user = float(cls.stored_setting(hyperparameters, "reg_user"))
         bias = user_bias_step(global_mean, movie_bias, movie_index, ratings, reg_user, has_user_bias)
         if k == 0:
             return bias, np.zeros(0, dtype=np.float32)

@@ -22,7 +22,6 @@ time. The tuning grid, the test table, and why iALS rather than EASE: benchmarks
 
 from __future__ import annotations
 
-import inspect
 import time
 
 import numpy as np
@@ -268,16 +267,13 @@ class ImplicitALS(FactorModel):
             p_u = (Q_rated^T Q_rated + alpha Q^T Q + reg (n + alpha n_movies)^e I)^-1 Q_rated^T 1
 
         No biases (b_u = 0). Defaults: the class's, for a run that does not name a setting."""
-        defaults = inspect.signature(cls.__init__).parameters
-        hyper = hyperparameters or {}
         movie_index = np.asarray(movie_index, dtype=np.int64)
         n, k = len(movie_index), movie_factors.shape[1]
         if n == 0 or k == 0:
             return 0.0, np.zeros(k, dtype=np.float32)
-        alpha = float(hyper.get("unobserved_weight", defaults["unobserved_weight"].default))
-        reg = float(hyper.get("reg", defaults["reg"].default)) * (n + alpha * len(movie_factors)) ** float(
-            hyper.get("reg_exponent", defaults["reg_exponent"].default)
-        )
+        alpha = float(cls.stored_setting(hyperparameters, "unobserved_weight"))
+        reg = float(cls.stored_setting(hyperparameters, "reg"))
+        reg *= (n + alpha * len(movie_factors)) ** float(cls.stored_setting(hyperparameters, "reg_exponent"))
         if gram is None:
             q_all = movie_factors.astype(np.float64)
             gram = q_all.T @ q_all
