@@ -23,7 +23,8 @@ bucketed as (
         coalesce({{ log_bucket_label('user_train_counts.train_rating_count') }}, '0') as activity_bucket,
         predictions.predicted_rating,
         predictions.rating,
-        predictions.user_id
+        predictions.user_id,
+        predictions.movie_id
     from predictions
     left join user_train_counts
         on predictions.user_id = user_train_counts.user_id
@@ -36,8 +37,9 @@ final as (
         activity_bucket,
         count(distinct user_id) as user_count,
         count(*) as rating_count,
-        sqrt(avg(power(predicted_rating - rating, 2))) as rmse,
-        avg(abs(predicted_rating - rating)) as mae
+        -- in a fixed order: an unordered float sum can differ in the last digit between builds
+        sqrt(avg(power(predicted_rating - rating, 2) order by user_id, movie_id)) as rmse,
+        avg(abs(predicted_rating - rating) order by user_id, movie_id) as mae
     from bucketed
     group by model_name, activity_bucket_floor, activity_bucket
 )

@@ -31,11 +31,12 @@ split_name as (
     from (select split_strategy from {{ ref('int_ratings_split') }} limit 1)
 ),
 
+-- In a fixed order, like the ranking metrics below (one row per model, user and movie).
 rating_metrics as (
     select
         model_name,
         'rmse' as metric,
-        sqrt(avg(power(predicted_rating - rating, 2))) as value
+        sqrt(avg(power(predicted_rating - rating, 2) order by user_id, movie_id)) as value
     from predictions
     group by model_name
 
@@ -44,7 +45,7 @@ rating_metrics as (
     select
         model_name,
         'mae' as metric,
-        avg(abs(predicted_rating - rating)) as value
+        avg(abs(predicted_rating - rating) order by user_id, movie_id) as value
     from predictions
     group by model_name
 ),

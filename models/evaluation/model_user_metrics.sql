@@ -16,13 +16,15 @@ test as (
     select * from {{ ref('int_ratings_test') }}
 ),
 
+-- Float sums in a fixed order (by movie, by rank): an unordered sum can differ in its last digit
+-- between builds, as the order of int_ratings_test's rows is not fixed.
 rating_errors as (
     select
         model_name,
         user_id,
         count(*) as rating_count,
-        sum(power(predicted_rating - rating, 2)) as squared_error_sum,
-        sum(abs(predicted_rating - rating)) as absolute_error_sum
+        sum(power(predicted_rating - rating, 2) order by movie_id) as squared_error_sum,
+        sum(abs(predicted_rating - rating) order by movie_id) as absolute_error_sum
     from predictions
     group by model_name, user_id
 ),
@@ -39,7 +41,7 @@ relevant_counts as (
 ideal_dcg as (
     select
         relevant_n.n as relevant_count,
-        sum(1 / log2(ranks.n_rank + 1)) as idcg
+        sum(1 / log2(ranks.n_rank + 1) order by ranks.n_rank) as idcg
     from range(1, {{ k }} + 1) as relevant_n (n)
     cross join range(1, {{ k }} + 1) as ranks (n_rank)
     where ranks.n_rank <= relevant_n.n
@@ -65,8 +67,10 @@ per_user as (
         hits.model_name,
         hits.user_id,
         sum(hits.is_relevant::integer) as hit_count,
-        sum(case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end) as dcg,
-        sum(case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end) as precision_sum,
+        sum(case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end order by hits.rank) as dcg,
+        sum(
+            case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end order by hits.rank
+        ) as precision_sum,
         any_value(relevant_counts.relevant_count) as relevant_count
     from hits
     inner join relevant_counts
