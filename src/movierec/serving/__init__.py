@@ -7,7 +7,9 @@ arithmetic. One job per module:
 - `types`: the result types, the errors the HTTP API maps to statuses, the limits (`MAX_K`);
 - `readers`: the warehouse's serving tables read into numpy;
 - `scoring`: scores, reasons and fold-in (each model's own `fold_in_stored`);
-- `service`: `Service`, with its cache, the preloaded mode of the HTTP server and its reload;
+- `service`: `Service`, the answers (recommendations, fold-in, similar movies, search);
+- `snapshot`: what `Service` read from the warehouse, its cache, the HTTP server's preloaded
+  mode and its background reload;
 - `batch`: the batch engine that dbt's Python models call (the `python` engine of the serving marts).
 
 `Service` reads the warehouse in one of two ways. `preload=False` (the library, the CLI): each
