@@ -2,7 +2,7 @@
 and a user bias drift; implicit feedback from pairs only, never held-out ratings."""
 
 from movierec.models.export import fit_and_export
-from movierec.models.prize import make_rating_model
+from movierec.models.blend import make_rating_model
 
 
 def model(dbt, session):

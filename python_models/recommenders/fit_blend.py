@@ -2,7 +2,7 @@
 training ratings, never on the test set."""
 
 from movierec.models.export import fit_and_export
-from movierec.models.prize import Blend, make_rating_model
+from movierec.models.blend import Blend, make_rating_model
 
 
 def model(dbt, session):
