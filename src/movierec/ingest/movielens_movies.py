@@ -147,20 +147,25 @@ class _Movies:
 
 
 def _read_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a small file, UTF-8 or latin-1 (`decode_lines`); a line that is not
-    UTF-8 in a UTF-8 file is counted and rejected here."""
+    """(line number, text without its \\r) of every line of a small file, UTF-8 or latin-1
+    (`decode_lines`), that is not blank; every line is counted here, a blank one as blank, and a
+    line that is not UTF-8 in a UTF-8 file is rejected here."""
     data = path.read_bytes()
     counts.bytes = len(data)
     lines, raw_lines, _ = decode_lines(data)
     for number, text in enumerate(lines, start=1):
+        counts.lines += 1
         if text is None:
-            counts.lines += 1
             raw = raw_lines[number - 1].rstrip(b"\r")
             ingestion.reject(
                 counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
             )
             continue
-        yield number, text
+        line = text.rstrip("\r")
+        if not line.strip():
+            counts.blank += 1
+            continue
+        yield number, line
 
 
 def read_genre_names(path: Path | None) -> list[str]:
@@ -197,12 +202,7 @@ def load_u_item(path: Path, genre_names: list[str], ingestion: Ingestion) -> Non
     movies = _Movies(counts, ingestion)
     n_fields = 5 + len(genre_names)
     layout = f"movie id|title|release date|video release date|IMDb URL|{len(genre_names)} genre flags"
-    for number, raw in _read_lines(path, counts, ingestion):
-        counts.lines += 1
-        line = raw.rstrip("\r")
-        if not line.strip():
-            counts.blank += 1
-            continue
+    for number, line in _read_lines(path, counts, ingestion):
         parts = line.split("|")
         if len(parts) != n_fields:
             ingestion.reject(counts, number, line, f"expected {n_fields} fields ({layout}), found {len(parts)}")
@@ -226,12 +226,7 @@ def load_movies_dat(path: Path, ingestion: Ingestion) -> None:
     """ml-1m / ml-10m `movies.dat`: `MovieID::Title (Year)::Genre|Genre`."""
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, raw in _read_lines(path, counts, ingestion):
-        counts.lines += 1
-        line = raw.rstrip("\r")
-        if not line.strip():
-            counts.blank += 1
-            continue
+    for number, line in _read_lines(path, counts, ingestion):
         parts = line.split("::")
         if len(parts) < 3:
             ingestion.reject(counts, number, line, f"expected 3 fields (movie_id::title::genres), found {len(parts)}")
@@ -249,14 +244,9 @@ def load_movies_csv(path: Path, ingestion: Ingestion) -> None:
     """
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, raw in _read_lines(path, counts, ingestion):
-        counts.lines += 1
-        line = raw.rstrip("\r")
+    for number, line in _read_lines(path, counts, ingestion):
         if number == 1 and header_or_data(path, line, ",", MOVIES_CSV_HEADER):
             counts.headers += 1
-            continue
-        if not line.strip():
-            counts.blank += 1
             continue
         try:
             parts = next(csv.reader([line], strict=True))
