@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 
 from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, IngestError, Ingestion
-from movierec.ingest.reading import decode_lines, decode_text, utf8_error
+from movierec.ingest.reading import decode_text, small_file_lines
 
 MOVIES_CSV_HEADER = ("movieid", "title", "genres")
 STANDARD_100K_GENRES = (
@@ -146,28 +145,6 @@ class _Movies:
         self.ingestion.progress.advance(self.counts.bytes, len(self.ids))
 
 
-def _read_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> Iterator[tuple[int, str]]:
-    """(line number, text without its \\r) of every line of a small file, UTF-8 or latin-1
-    (`decode_lines`), that is not blank; every line is counted here, a blank one as blank, and a
-    line that is not UTF-8 in a UTF-8 file is rejected here."""
-    data = path.read_bytes()
-    counts.bytes = len(data)
-    lines, raw_lines, _ = decode_lines(data)
-    for number, text in enumerate(lines, start=1):
-        counts.lines += 1
-        if text is None:
-            raw = raw_lines[number - 1].rstrip(b"\r")
-            ingestion.reject(
-                counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
-            )
-            continue
-        line = text.rstrip("\r")
-        if not line.strip():
-            counts.blank += 1
-            continue
-        yield number, line
-
-
 def read_genre_names(path: Path | None) -> list[str]:
     """Genre names of ml-100k in flag order, from `u.genre` (`name|index`) or the standard 19."""
     if path is None:
@@ -202,7 +179,7 @@ def load_u_item(path: Path, genre_names: list[str], ingestion: Ingestion) -> Non
     movies = _Movies(counts, ingestion)
     n_fields = 5 + len(genre_names)
     layout = f"movie id|title|release date|video release date|IMDb URL|{len(genre_names)} genre flags"
-    for number, line in _read_lines(path, counts, ingestion):
+    for number, line in small_file_lines(path, counts, ingestion):
         parts = line.split("|")
         if len(parts) != n_fields:
             ingestion.reject(counts, number, line, f"expected {n_fields} fields ({layout}), found {len(parts)}")
@@ -226,7 +203,7 @@ def load_movies_dat(path: Path, ingestion: Ingestion) -> None:
     """ml-1m / ml-10m `movies.dat`: `MovieID::Title (Year)::Genre|Genre`."""
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, line in _read_lines(path, counts, ingestion):
+    for number, line in small_file_lines(path, counts, ingestion):
         parts = line.split("::")
         if len(parts) < 3:
             ingestion.reject(counts, number, line, f"expected 3 fields (movie_id::title::genres), found {len(parts)}")
@@ -244,7 +221,7 @@ def load_movies_csv(path: Path, ingestion: Ingestion) -> None:
     """
     counts = ingestion.file(path, "movies")
     movies = _Movies(counts, ingestion)
-    for number, line in _read_lines(path, counts, ingestion):
+    for number, line in small_file_lines(path, counts, ingestion):
         if number == 1 and header_or_data(path, line, ",", MOVIES_CSV_HEADER):
             counts.headers += 1
             continue

@@ -35,11 +35,10 @@ import pyarrow.csv as pacsv
 from movierec.ingest.common import MOVIES_SCHEMA, FileCounts, Ingestion, date_window, date_window_reason
 from movierec.ingest.reading import (
     TextStream,
-    decode_lines,
     iter_line_chunks,
     numbered_lines,
+    small_file_lines,
     split_pieces,
-    utf8_error,
 )
 
 CHUNK_BYTES = 64 << 20
@@ -423,23 +422,9 @@ def load_movie_titles(path: Path, ingestion: Ingestion) -> None:
     UTF-8 or latin-1 (`decode_lines`); in a UTF-8 file, a line that is not UTF-8 is rejected.
     """
     counts = ingestion.file(path, "movies")
-    data = path.read_bytes()
-    counts.bytes = len(data)
-    lines, raw_lines, _ = decode_lines(data)
     ids, titles, years = [], [], []
     first_seen: dict[int, int] = {}
-    for number, decoded in enumerate(lines, start=1):
-        counts.lines += 1
-        if decoded is None:
-            raw = raw_lines[number - 1].rstrip(b"\r")
-            ingestion.reject(
-                counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
-            )
-            continue
-        line = decoded.rstrip("\r")
-        if not line.strip():
-            counts.blank += 1
-            continue
+    for number, line in small_file_lines(path, counts, ingestion):
         parts = line.split(",", 2)
         if number == 1 and _is_titles_header(parts):
             counts.headers += 1

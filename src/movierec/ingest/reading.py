@@ -1,5 +1,6 @@
 """Reading raw files in pieces: whole-line chunks of a stream, pieces of a chunk that failed the
-bulk parse, numbered (and decoded) lines for the line-by-line parsers, and the text decoding
+bulk parse, numbered (and decoded) lines for the line-by-line parsers, the lines of a small file
+read whole (the movies files), and the text decoding
 (UTF-8, else latin-1; line endings and byte-order marks) that every format shares."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from movierec.ingest.common import FileCounts, Ingestion
 
 
@@ -86,6 +89,28 @@ def text_lines(
             ingestion.reject(counts, number, text, "carriage return inside the line (mixed line endings)")
             continue
         yield number, text
+
+
+def small_file_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> Iterator[tuple[int, str]]:
+    """(line number, text without its \\r) of every line of a small file read whole (a movies
+    file), UTF-8 or latin-1 (`decode_lines`), that is not blank; every line is counted here, a
+    blank one as blank, and a line that is not UTF-8 in a UTF-8 file is rejected here."""
+    data = path.read_bytes()
+    counts.bytes = len(data)
+    lines, raw_lines, _ = decode_lines(data)
+    for number, text in enumerate(lines, start=1):
+        counts.lines += 1
+        if text is None:
+            raw = raw_lines[number - 1].rstrip(b"\r")
+            ingestion.reject(
+                counts, number, raw.decode("latin-1"), f"not UTF-8 like the rest of the file: {utf8_error(raw)}"
+            )
+            continue
+        line = text.rstrip("\r")
+        if not line.strip():
+            counts.blank += 1
+            continue
+        yield number, line
 
 
 def decode_text(data: bytes) -> str:
