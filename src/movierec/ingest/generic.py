@@ -41,7 +41,7 @@ import pyarrow.csv as pacsv
 
 from movierec.ingest import movielens, netflix
 from movierec.ingest.common import FileCounts, IngestError, Ingestion, date_window, date_window_reason
-from movierec.ingest.reading import TextStream, iter_line_chunks, split_pieces, text_lines
+from movierec.ingest.reading import TextStream, iter_line_chunks, one_row_per_line, split_pieces, text_lines
 
 CHUNK_BYTES = 16 << 20
 ROLES = ("user", "movie", "rating", "date")
@@ -255,14 +255,7 @@ def _fast(chunk: bytes, layout: CsvLayout):
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                quote_char=False,
-                double_quote=False,
-                escape_char=False,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-            ),
+            parse_options=one_row_per_line(delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
                 include_columns=list(types),

@@ -51,6 +51,7 @@ from movierec.ingest.reading import (
     TextStream,
     decode_text,
     iter_line_chunks,
+    one_row_per_line,
     split_pieces,
     text_lines,
 )
@@ -236,14 +237,7 @@ def _fast_ratings(chunk: bytes, fmt: RatingsFormat, half_stars: bool):
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=list(RATING_FIELDS)),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                quote_char=False,
-                double_quote=False,
-                escape_char=False,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-            ),
+            parse_options=one_row_per_line(delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={
                     "user_id": pa.int32(),

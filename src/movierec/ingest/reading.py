@@ -9,6 +9,8 @@ import codecs
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import pyarrow.csv as pacsv
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -111,6 +113,20 @@ def small_file_lines(path: Path, counts: FileCounts, ingestion: Ingestion) -> It
             counts.blank += 1
             continue
         yield number, line
+
+
+def one_row_per_line(delimiter: str) -> pacsv.ParseOptions:
+    """pyarrow's csv options for the bulk parse of a chunk of delimited lines: one line, one row (no
+    quoting, escapes, values across lines or skipped empty lines), so a chunk that breaks any of
+    that fails whole and is read again line by line."""
+    return pacsv.ParseOptions(
+        delimiter=delimiter,
+        quote_char=False,
+        double_quote=False,
+        escape_char=False,
+        newlines_in_values=False,
+        ignore_empty_lines=False,
+    )
 
 
 def decode_text(data: bytes) -> str:
