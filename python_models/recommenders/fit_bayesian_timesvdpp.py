@@ -1,8 +1,8 @@
 """Bayesian timeSVD++ (flipped, Rendle et al. 2019): Bayesian SVD++ plus a movie bias per time bin
 and a user bias drift; implicit feedback from pairs only, never held-out ratings."""
 
-from movierec.models.export import fit_and_export
 from movierec.models.blend import make_rating_model
+from movierec.models.export import fit_and_export
 
 
 def model(dbt, session):

@@ -1,8 +1,8 @@
 """A linear blend of rating models (var blend_members), weights fitted on a held-out part of the
 training ratings, never on the test set."""
 
-from movierec.models.export import fit_and_export
 from movierec.models.blend import Blend, make_rating_model
+from movierec.models.export import fit_and_export
 
 
 def model(dbt, session):
