@@ -45,9 +45,7 @@ MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget
 BPMF_RATING_SWEEPS = 5e8  # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
 BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
-KNN_TRAIN_RMSE_PAIRS = (
-    1.0e9  # similarity look-ups of item kNN's training RMSE: demo 4.4e8 (exact), medium 1.1e10, full 1.1e11
-)
+KNN_TRAIN_RMSE_PAIRS = 1.0e8  # similarity look-ups of item kNN's training RMSE: demo 4.4e8, medium 1.1e10, full 1.1e11
 EASE_PAIR_BUDGET = 5.0e9  # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
 
 
