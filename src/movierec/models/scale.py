@@ -42,7 +42,7 @@ IALS_EXACT_WORK = (
 )
 MF_GRAM_WORK = 5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
 MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget yields to this floor
-BPMF_RATING_SWEEPS = 5e8  # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
+BPMF_RATING_SWEEPS = 5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
 BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
 KNN_TRAIN_RMSE_PAIRS = 1.0e8  # similarity look-ups of item kNN's training RMSE: demo 4.4e8, medium 1.1e10, full 1.1e11
