@@ -9,6 +9,8 @@ improved without rebuilding 100M ratings each time:
 
     .venv/bin/python benchmarks/bench_fit_alone.py --warehouse benchmarks/.cache/full-build.duckdb ials item_knn
 
+Models: ials, item_knn, biased_mf, bayesian_mf.
+
 The warehouse is opened read-only; build it first (`bench_full_build.py --size full` leaves
 benchmarks/.cache/full-build.duckdb).
 """
@@ -23,15 +25,23 @@ import time
 
 import numpy as np
 
-MODELS = ("ials", "item_knn")
+MODELS = ("ials", "item_knn", "biased_mf", "bayesian_mf")
 
 
-def make(name: str):
+def make(name: str, n_ratings: int):
+    """The model as its fit_<name> dbt model builds it with the default vars, size rules included."""
     from movierec.models.knn import ItemKNN
+    from movierec.models.mf import BayesianMF, BiasedMF
+    from movierec.models.scale import bayesian_mf_samples, biased_mf_factors
     from movierec.models.topn import ImplicitALS
 
     if name == "ials":  # dbt_project.yml: factors 50, ials_reg 0.03, ials_unobserved_weight 0.1, ials_iterations 8
         return ImplicitALS(n_factors=50, reg=0.03, unobserved_weight=0.1, iterations=8, seed=42, verbose=True)
+    if name == "biased_mf":  # factors 50 (size rule), mf_reg 0.05, mf_epochs 10
+        return BiasedMF(n_factors=biased_mf_factors(50, 10, n_ratings), reg=0.05, epochs=10, seed=42, verbose=True)
+    if name == "bayesian_mf":  # bpmf_factors 10, bpmf_samples 100 (size rule), burn-in 10 (fit_bayesian_mf.py)
+        samples = bayesian_mf_samples(100, 10, n_ratings)
+        return BayesianMF(n_factors=10, samples=samples, burn_in=10, seed=42, verbose=True)
     return ItemKNN(n_neighbors=80, shrinkage=100, min_neighbors=20)  # knn_neighbours, knn_shrinkage, knn_min_neighbours
 
 
@@ -59,7 +69,7 @@ def main() -> None:
     rows = []
     for name in args.models:
         wall, cpu = time.perf_counter(), time.process_time()
-        model = make(name).fit(train)
+        model = make(name, len(train)).fit(train)
         fit_s = time.perf_counter() - wall
         artifacts = export_artifacts(model, test, 50, 10, args.eval_users)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -1,7 +1,7 @@
 """The strongest rating model: Bayesian biased MF (BPMF with biases), predictions averaged over Gibbs samples.
 
 Its cost is training ratings x Gibbs sweeps, so the number of samples kept follows the data's
-size (movierec.models.scale.bayesian_mf_samples: var bpmf_samples up to about 4.5M ratings,
+size (movierec.models.scale.bayesian_mf_samples: var bpmf_samples up to about 450k ratings,
 fewer above, logged); model_runs records the number used.
 """
 

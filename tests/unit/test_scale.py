@@ -10,22 +10,36 @@ from tests.unit.test_models_ranking import random_ratings
 
 
 def test_bayesian_mf_keeps_the_configured_samples_while_they_fit(capsys):
-    assert scale.bayesian_mf_samples(100, 10, 1_000_000) == 100
-    assert scale.bayesian_mf_samples(100, 10, 4_000_000) == 100  # 4.4e8 rating-sweeps
+    assert scale.bayesian_mf_samples(100, 10, 80_000) == 100  # an ml-100k fold
+    assert scale.bayesian_mf_samples(100, 10, 450_000) == 100  # 4.95e7 rating-sweeps
     assert capsys.readouterr().err == ""
-    assert scale.bayesian_mf_samples(100, 10, 9_907_209) == 40  # medium: 50 sweeps fit 5e8
+    assert scale.bayesian_mf_samples(100, 10, 986_088) == 40  # the demo: 50 sweeps fit 5e7
+    assert scale.bayesian_mf_samples(100, 10, 9_907_209) == scale.BPMF_MIN_SAMPLES  # medium: the floor
 
 
 def test_bayesian_mf_samples_shrink_with_the_data_and_say_so(capsys):
     full = 99_072_112
     chosen = scale.bayesian_mf_samples(100, 10, full)
-    assert chosen == scale.BPMF_MIN_SAMPLES  # 5e8 // 99M = 5 sweeps: no samples after burn-in, floored at 10
+    assert chosen == scale.BPMF_MIN_SAMPLES  # 5e7 // 99M = 0 sweeps: no samples after burn-in, floored at 10
     assert (
         "bayesian_mf: 99,072,112 training ratings: 10 Gibbs samples instead of var bpmf_samples=100"
         in capsys.readouterr().err
     )
-    assert scale.bayesian_mf_samples(40, 10, 10_000_000) == 40  # 50 sweeps fit 5e8
+    assert scale.bayesian_mf_samples(40, 10, 1_000_000) == 40  # 50 sweeps fit 5e7
     assert scale.bayesian_mf_samples(5, 10, full) == 5  # never more than asked
+
+
+def test_biased_mf_keeps_its_factors_while_they_fit_else_the_most_that_fit(capsys):
+    assert scale.biased_mf_factors(50, 10, 986_088) == 50  # the demo
+    assert scale.biased_mf_factors(50, 10, 9_907_209) == 50  # medium: 2.6e11 of 5e11
+    assert capsys.readouterr().err == ""
+    full = 99_072_112
+    chosen = scale.biased_mf_factors(50, 10, full)
+    assert full * (chosen + 1) ** 2 * 10 <= scale.MF_GRAM_WORK < full * (chosen + 2) ** 2 * 10
+    assert chosen == 21
+    assert "biased_mf: 99,072,112 training ratings: 21 factors instead of var factors=50" in capsys.readouterr().err
+    assert scale.biased_mf_factors(50, 10, 10**10) == scale.MF_MIN_FACTORS  # the floor
+    assert scale.biased_mf_factors(8, 10, 10**10) == 8  # never more than asked
 
 
 def test_similarity_users_all_within_budget_else_a_fixed_prefix_that_fits(capsys):

@@ -279,19 +279,35 @@ def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int,
     """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
     the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
     candidates."""
-    sims = np.asarray(sims, dtype=np.float64)
+    sims = np.asarray(sims)
     if sims.shape[1] > n_neighbors:
-        key = np.where(sims != 0, sims, -np.inf)
-        pick = np.argpartition(-key, n_neighbors - 1, axis=1)[:, :n_neighbors]
-        sims = np.take_along_axis(sims, pick, axis=1)  # zeros picked only when fewer are non-zero
-        weighted = (sims * residuals[pick]).sum(axis=1)
-    else:
-        weighted = sims @ residuals
+        sims = np.where(_largest_nonzero(sims, n_neighbors), sims, 0)
+    sims = sims.astype(np.float64)
+    weighted = sims @ residuals
     total = np.abs(sims).sum(axis=1)
     enough = total > 0
     if min_neighbors > 1:
         enough &= np.count_nonzero(sims, axis=1) >= min_neighbors
     return np.divide(weighted, total, out=np.zeros(len(total)), where=enough)
+
+
+def _largest_nonzero(sims: np.ndarray, n: int) -> np.ndarray:
+    """A mask of each row's n largest non-zero entries (all of them where a row has fewer; the
+    zeros it may also mark weigh nothing). One partition finds each row's n-th largest value and
+    the mask is what reaches it: several times faster than selecting indices with argpartition,
+    as the ranking of every movie for every user needs. Rows with ties at that value keep n of the
+    tied entries, as argpartition picks them."""
+    key = np.where(sims != 0, sims, -np.inf)
+    cut = sims.shape[1] - n
+    kth = np.partition(key, cut, axis=1)[:, cut]
+    mask = key >= kth[:, None]
+    tied = np.flatnonzero((np.count_nonzero(mask, axis=1) > n) & np.isfinite(kth))
+    if len(tied):
+        pick = np.argpartition(-key[tied], n - 1, axis=1)[:, :n]
+        rows = np.zeros((len(tied), sims.shape[1]), dtype=bool)
+        np.put_along_axis(rows, pick, True, axis=1)
+        mask[tied] = rows
+    return mask
 
 
 def residual_similarity(

@@ -184,12 +184,14 @@ class BiasedMF(_ValidatedFit):
             global_mean, movie_bias, movie_factors, movie_index, ratings, reg, reg_bias, weighted, has_user_bias
         )
 
-    def _fit(self, train: Ratings) -> None:
+    def _fit(self, train: Ratings, batches: tuple[RowBatches, RowBatches] | None = None) -> None:
+        """`batches`: the ratings grouped by user and by movie, when the caller has them already
+        (the Gibbs samplers' start); else built here."""
         k = self.n_factors
         rng = np.random.default_rng(self.seed)
         mu = train.global_mean
         self._set_range(train)
-        by_user, by_movie = RowBatches.both_sides(train, mu, self.block_entries)
+        by_user, by_movie = batches or RowBatches.both_sides(train, mu, self.block_entries)
         users = np.zeros((train.n_users, k + 1), dtype=np.float32)  # [b_u, p_u]
         movies = np.zeros((train.n_movies, k + 1), dtype=np.float32)  # [b_i, q_i]
         movies[:, 1:] = rng.normal(0.0, self.init_std, size=(train.n_movies, k))
@@ -304,8 +306,8 @@ class BayesianMF(_ValidatedFit):
     def _fit(self, train: Ratings) -> None:
         k = self.n_factors
         rng = np.random.default_rng(self.seed)
-        mu, users, movies = _start_from_biased_mf(self, train, k)
-        by_user, by_movie = RowBatches.both_sides(train, mu, self.block_entries)
+        by_user, by_movie = RowBatches.both_sides(train, train.global_mean, self.block_entries)
+        mu, users, movies = _start_from_biased_mf(self, train, k, (by_user, by_movie))
         alpha = 2.0 if self.noise_precision is None else self.noise_precision
         valid = self._validation
         if valid is not None:
@@ -360,10 +362,13 @@ class BayesianMF(_ValidatedFit):
 # --- the shared machinery ---------------------------------------------------------------------
 
 
-def _start_from_biased_mf(model, train: Ratings, n_factors: int) -> tuple[float, np.ndarray, np.ndarray]:
+def _start_from_biased_mf(
+    model, train: Ratings, n_factors: int, batches: tuple[RowBatches, RowBatches] | None = None
+) -> tuple[float, np.ndarray, np.ndarray]:
     """The Gibbs samplers' starting point: a short BiasedMF fit (`model.init_epochs` sweeps at
-    `model.init_reg`). Sets the model's global mean and rating range; returns the mean and the
-    user and movie rows as float32 [bias, factors...]."""
+    `model.init_reg`), on the sampler's own `batches` when given (built once: at 100M ratings each
+    build is two sorts of every rating). Sets the model's global mean and rating range; returns
+    the mean and the user and movie rows as float32 [bias, factors...]."""
     init = BiasedMF(
         n_factors=n_factors,
         reg=model.init_reg,
@@ -372,7 +377,7 @@ def _start_from_biased_mf(model, train: Ratings, n_factors: int) -> tuple[float,
         threads=model.threads,
         block_entries=model.block_entries,
     )
-    init._fit(train)
+    init._fit(train, batches)
     model.global_mean = init.global_mean
     model._set_range(train)
     users = np.hstack([init.user_bias[:, None], init.user_factors]).astype(np.float32)

@@ -13,6 +13,12 @@ The budgets are the work one fit may do in the 15-minute full build (issue 11) o
 - `KNN_PAIR_BUDGET`: item kNN's similarities cost sum over users of (movies rated)^2 co-rating
   pairs, four sparse products of them; above the budget they are estimated from a fixed hash
   sample of users (all movies stay, the shrinkage counts scaled back to the whole data).
+- `MF_GRAM_WORK`: biased MF forms every row's (k+1) x (k+1) normal equations each epoch, ratings x
+  (k+1)^2 per half-epoch, which is most of its time at k = 50 (one epoch of the full data costs
+  about 100 core-seconds). Above the budget it fits fewer factors, the most that fit, and pads
+  the factor tables with zeros (which changes no inner product). Fewer factors cost little
+  accuracy at this size: on the Netflix probe, ALS-WR loses about 0.004 RMSE from 50 to 20
+  factors (Zhou et al. 2008, figure 1), while dropping epochs leaves it unconverged.
 - `IALS_EXACT_WORK`: iALS's exact solves form every row's k x k system, ratings x k^2 per
   half-sweep; above the budget each row takes a few conjugate-gradient steps from its previous
   factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library.
@@ -34,12 +40,12 @@ import numpy as np
 IALS_EXACT_WORK = (
     5e11  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
 )
-BPMF_RATING_SWEEPS = 5e8  # 100 samples + 10 burn-in up to 4.5M ratings; 40 at 10M; 10 (the floor) at 100M
+MF_GRAM_WORK = 5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
+MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget yields to this floor
+BPMF_RATING_SWEEPS = 5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
 BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
 KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
-KNN_TRAIN_RMSE_PAIRS = (
-    1.0e9  # similarity look-ups of item kNN's training RMSE: demo 4.4e8 (exact), medium 1.1e10, full 1.1e11
-)
+KNN_TRAIN_RMSE_PAIRS = 1.0e8  # similarity look-ups of item kNN's training RMSE: demo 4.4e8, medium 1.1e10, full 1.1e11
 EASE_PAIR_BUDGET = 5.0e9  # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
 
 
@@ -57,6 +63,20 @@ def bayesian_mf_samples(samples: int, burn_in: int, n_ratings: int) -> int:
             f"bayesian_mf: {n_ratings:,} training ratings: {chosen} Gibbs samples instead of "
             f"var bpmf_samples={samples} ({burn_in} burn-in sweeps; budget {BPMF_RATING_SWEEPS:.2g} "
             f"rating-sweeps)"
+        )
+    return chosen
+
+
+def biased_mf_factors(factors: int, epochs: int, n_ratings: int) -> int:
+    """The factors biased MF can afford: at most `factors`, the most k with n_ratings x (k+1)^2 x
+    epochs within MF_GRAM_WORK, but never fewer than MF_MIN_FACTORS (nor more than asked)."""
+    affordable = int(np.sqrt(MF_GRAM_WORK / max(n_ratings * max(epochs, 1), 1))) - 1
+    chosen = max(min(factors, affordable), min(factors, MF_MIN_FACTORS))
+    if chosen != factors:
+        log(
+            f"biased_mf: {n_ratings:,} training ratings: {chosen} factors instead of var factors={factors} "
+            f"({epochs} epochs; budget {MF_GRAM_WORK:.2g} rating-factor^2-epochs); the factor tables are "
+            f"padded with zeros"
         )
     return chosen
 

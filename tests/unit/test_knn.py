@@ -1,0 +1,53 @@
+"""Item/user kNN's neighbourhood average, against a plain reference written from its definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from movierec.models.knn import neighbour_average
+
+
+def reference(sims: np.ndarray, residuals: np.ndarray, n: int, min_neighbors: int) -> np.ndarray:
+    """Per row: the n largest non-zero similarities (ties broken by candidate position, which the
+    sum does not depend on when the tied values are equal and so are their residuals), then
+    sum s e / sum |s|, or 0 with fewer than min_neighbors of them."""
+    out = np.zeros(len(sims))
+    for row, s in enumerate(np.asarray(sims, dtype=np.float64)):
+        nonzero = np.flatnonzero(s)
+        top = nonzero[np.argsort(-s[nonzero], kind="stable")][:n]
+        if len(top) >= max(min_neighbors, 1) and np.abs(s[top]).sum() > 0:
+            out[row] = (s[top] * residuals[top]).sum() / np.abs(s[top]).sum()
+    return out
+
+
+@pytest.mark.parametrize("candidates", [5, 12, 40, 200])
+def test_neighbour_average_matches_its_definition(candidates):
+    rng = np.random.default_rng(candidates)
+    sims = (rng.standard_normal((300, candidates)) * 0.2).astype(np.float32)
+    sims[rng.random(sims.shape) < 0.4] = 0.0
+    residuals = rng.standard_normal(candidates)
+    for n, min_neighbors in ((10, 1), (10, 4), (3, 1)):
+        got = neighbour_average(sims, residuals, n, min_neighbors)
+        np.testing.assert_allclose(got, reference(sims, residuals, n, min_neighbors), rtol=0, atol=1e-12)
+
+
+def test_ties_at_the_cut_keep_exactly_n_neighbours():
+    # 6 candidates tie at 0.5 for the last 2 places of 4: any 2 of them give the same sum only
+    # when their residuals are equal, so give the tied ones equal residuals and check the count
+    sims = np.array([[0.9, 0.8, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, -0.3]], dtype=np.float32)
+    residuals = np.array([1.0, -1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 7.0, 5.0])
+    got = neighbour_average(sims, residuals, 4, 1)
+    expected = (0.9 * 1.0 + 0.8 * -1.0 + 2 * 0.5 * 2.0) / (0.9 + 0.8 + 0.5 + 0.5)
+    assert got[0] == pytest.approx(expected, abs=1e-7)
+    # min_neighbors counts the kept neighbours: 4 kept, so 5 required gives 0
+    assert neighbour_average(sims, residuals, 4, 5)[0] == 0.0
+
+
+def test_rows_with_too_few_nonzero_similarities():
+    sims = np.array([[0.0, 0.2, 0.0, -0.1, 0.0, 0.0], [0.0] * 6], dtype=np.float32)
+    residuals = np.arange(6, dtype=np.float64)
+    got = neighbour_average(sims, residuals, 4, 1)
+    assert got[0] == pytest.approx((0.2 * 1 - 0.1 * 3) / 0.3)
+    assert got[1] == 0.0
+    assert neighbour_average(sims, residuals, 4, 3)[0] == 0.0
