@@ -18,6 +18,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     import duckdb
 
     from movierec.ingest import IngestError, ingest
+    from movierec.ingest.parquet import default_parquet_dir
 
     try:
         ingest(
@@ -28,6 +29,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             columns=args.columns,
             delimiter=args.delimiter,
             titles=args.titles,
+            parquet=default_parquet_dir() if args.parquet == "" else args.parquet,
         )
     except IngestError as exc:
         print(f"movierec ingest: error: {exc}", file=sys.stderr)
@@ -241,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument(
         "--warehouse", default=None, help="DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb)"
+    )
+    ing.add_argument(
+        "--parquet",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="also write the raw tables as Parquet files for the Spark target (dbt --target spark), to DIR "
+        "(default: $MOVIEREC_SPARK_DIR/raw, else warehouse/spark/raw)",
     )
     ing.add_argument(
         "--max-reject-rate",
