@@ -146,8 +146,8 @@ def compare_with_parquet(
         if sorted(columns) != sorted(spark_columns):
             return TableDiff(table, 0, 0, [f"{table}: columns {columns} against Spark's {spark_columns}"])
         rows_a = _sorted_rows(con, f'main."{table}"', columns)
-        con.execute("create temp view spark_side as select * from read_parquet(?)", [files])
-        rows_b = _sorted_rows(con, "spark_side", columns)
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        rows_b = _sorted_rows(con, f"read_parquet([{listed}])", columns)
     finally:
         con.close()
     return compare_rows(table, columns, rows_a, rows_b, rel_tol=rel_tol, abs_tol=abs_tol)
