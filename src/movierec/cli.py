@@ -310,7 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     srv.add_argument("--warehouse", default=None, help=warehouse_help)
     srv.set_defaults(func=_cmd_serve)
+
+    fsp = sub.add_parser(
+        "fit-spark",
+        help="fit bias_baseline, biased_mf (MLlib ALS) and ials (ALS implicitPrefs) on Spark, after dbt build --target spark",
+        description="The Spark target's fitting step (dbt-spark runs dbt Python models only on Databricks): reads "
+        "movierec.int_ratings_train / int_ratings_test from the Spark catalog under $MOVIEREC_SPARK_DIR (default "
+        "warehouse/spark), fits the bias baseline in Spark SQL, biased MF as MLlib ALS on the bias-removed ratings "
+        "and iALS as ALS with implicitPrefs, with dbt_project.yml's vars, and writes movierec.fit_<name>_spark in "
+        "the layout of the DuckDB fit models. Prints each model's probe RMSE; the last line is JSON.",
+    )
+    fsp.set_defaults(func=_cmd_fit_spark)
     return parser
+
+
+def _cmd_fit_spark(args: argparse.Namespace) -> int:
+    from movierec.spark_fit import main as fit_spark_main
+
+    return fit_spark_main()
 
 
 def main(argv: list[str] | None = None) -> int:
