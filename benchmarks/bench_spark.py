@@ -58,7 +58,11 @@ def main() -> int:
     spark: list[Result] = []
     duck.append(run("ingest", [BIN / "movierec", "ingest", sample, "--warehouse", warehouse], env=env))
     spark.append(
-        run("ingest", [BIN / "movierec", "ingest", sample, "--warehouse", warehouse, "--parquet", spark_dir / "raw"], env=env)
+        run(
+            "ingest",
+            [BIN / "movierec", "ingest", sample, "--warehouse", warehouse, "--parquet", spark_dir / "raw"],
+            env=env,
+        )
     )
     duck.append(run("SQL models", [*dbt, "--select", *PORTABLE], env=env))
     duck.append(run("fits", [*dbt, "--select", *FITS], env=env))
@@ -66,16 +70,31 @@ def main() -> int:
     spark.append(run("fits", [BIN / "movierec", "fit-spark"], env=env))
     startup = run(
         "JVM + metastore start",
-        [BIN / "python", "-c", "from movierec.spark_fit import spark_session; spark_session().sql('select 1').collect()"],
+        [
+            BIN / "python",
+            "-c",
+            "from movierec.spark_fit import spark_session; spark_session().sql('select 1').collect()",
+        ],
         env=env,
     )
 
     rows = [("stage", "DuckDB s", "Spark local s", "Spark / DuckDB", "DuckDB peak GB", "Spark peak GB")]
     for d, s in zip(duck, spark):
-        rows.append((d.step, f"{d.seconds:.1f}", f"{s.seconds:.1f}", f"{s.seconds / d.seconds:.1f}x", f"{d.peak_gb:.2f}", f"{s.peak_gb:.2f}"))
+        rows.append(
+            (
+                d.step,
+                f"{d.seconds:.1f}",
+                f"{s.seconds:.1f}",
+                f"{s.seconds / d.seconds:.1f}x",
+                f"{d.peak_gb:.2f}",
+                f"{s.peak_gb:.2f}",
+            )
+        )
     total_d, total_s = sum(r.seconds for r in duck), sum(r.seconds for r in spark)
     rows.append(("total", f"{total_d:.1f}", f"{total_s:.1f}", f"{total_s / total_d:.1f}x", "", ""))
-    rows.append(("(Spark JVM + metastore start, in each Spark stage but ingest)", "", f"{startup.seconds:.1f}", "", "", ""))
+    rows.append(
+        ("(Spark JVM + metastore start, in each Spark stage but ingest)", "", f"{startup.seconds:.1f}", "", "", "")
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(f"\nbench_spark: size {args.size}, local[2] Spark (driver {args.spark_memory}) against DuckDB (2 threads)")
     for number, row in enumerate(rows):

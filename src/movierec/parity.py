@@ -118,7 +118,9 @@ def compare_warehouses(
                 diffs.append(TableDiff(f"{schema}.{name}", 0, 0, [f"{schema}.{name}: only in the {where} warehouse"]))
             for name in sorted(names["a"] & names["b"]):
                 relation = f'{schema}."{name}"'
-                columns = {side: [r[0] for r in con.execute(f"describe {relation}").fetchall()] for side, con in cons.items()}
+                columns = {
+                    side: [r[0] for r in con.execute(f"describe {relation}").fetchall()] for side, con in cons.items()
+                }
                 if columns["a"] != columns["b"]:
                     problem = f"{schema}.{name}: columns {columns['a']} against {columns['b']}"
                     diffs.append(TableDiff(f"{schema}.{name}", 0, 0, [problem]))
@@ -160,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
-    parser.add_argument("--decimals", type=int, default=None, help="round floats to this many decimals (default: exact)")
+    parser.add_argument(
+        "--decimals", type=int, default=None, help="round floats to this many decimals (default: exact)"
+    )
     parser.add_argument(
         "--ignore",
         default="",

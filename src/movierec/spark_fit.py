@@ -134,9 +134,23 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
             left join user_bias on train.user_id = user_bias.user_id
             left join movie_bias on train.movie_id = movie_bias.movie_id"""
     ).localCheckpoint().createOrReplaceTempView("residuals")
-    hyper = {"reg_user": float(settings["bias_reg_user"]), "reg_movie": float(settings["bias_reg_movie"]), "epochs": epochs}
+    hyper = {
+        "reg_user": float(settings["bias_reg_user"]),
+        "reg_movie": float(settings["bias_reg_movie"]),
+        "epochs": epochs,
+    }
     results["bias_baseline"] = _write_model(
-        spark, "bias_baseline", mu, low, high, hyper, baseline_seconds, n_train, factors, user_factors=None, movie_factors=None
+        spark,
+        "bias_baseline",
+        mu,
+        low,
+        high,
+        hyper,
+        baseline_seconds,
+        n_train,
+        factors,
+        user_factors=None,
+        movie_factors=None,
     )
 
     # biased MF: MLlib ALS (explicit) on the bias-removed ratings
@@ -153,7 +167,12 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
     )
     model = als.fit(spark.table("residuals"))
     user_f, movie_f = model.userFactors.localCheckpoint(), model.itemFactors.localCheckpoint()
-    hyper = {"factors": factors, "reg": float(settings["mf_reg"]), "epochs": int(settings["mf_epochs"]), "engine": "mllib_als"}
+    hyper = {
+        "factors": factors,
+        "reg": float(settings["mf_reg"]),
+        "epochs": int(settings["mf_epochs"]),
+        "engine": "mllib_als",
+    }
     results["biased_mf"] = _write_model(
         spark, "biased_mf", mu, low, high, hyper, time.perf_counter() - started + baseline_seconds, n_train, factors,
         user_factors=user_f, movie_factors=movie_f,
@@ -193,7 +212,9 @@ def _write_model(
     """Write movierec.fit_<name>_spark (the artifact layout) and return its probe RMSE."""
     for view, frame in (("model_user_factors", user_factors), ("model_movie_factors", movie_factors)):
         if frame is None:
-            spark.sql(f"select cast(null as int) as id, cast(null as array<float>) as features where false").createOrReplaceTempView(view)
+            spark.sql(
+                "select cast(null as int) as id, cast(null as array<float>) as features where false"
+            ).createOrReplaceTempView(view)
         else:
             frame.createOrReplaceTempView(view)
     biased = mu is not None
@@ -207,7 +228,7 @@ def _write_model(
     common = f"'{name}' as model_name"
     nulls = {
         "user_id": "cast(null as int)", "movie_id": "cast(null as int)", "bias": "cast(null as double)",
-        "factors": f"cast(null as array<float>)", "predicted_rating": "cast(null as double)", "rank": "cast(null as int)",
+        "factors": "cast(null as array<float>)", "predicted_rating": "cast(null as double)", "rank": "cast(null as int)",
         "score": "cast(null as double)", "hyperparameters": "cast(null as string)", "fit_seconds": "cast(null as double)",
         "train_rmse": "cast(null as double)", "train_ratings": "cast(null as bigint)",
     }  # fmt: skip
@@ -222,8 +243,12 @@ def _write_model(
         left join movie_bias on pairs.movie_id = movie_bias.movie_id
         left join model_user_factors as uf on pairs.user_id = uf.id
         left join model_movie_factors as mf on pairs.movie_id = mf.id"""
-    train_rmse = spark.sql(f"select sqrt(avg(pow(rating - {predicted}, 2))) from {pairs.format(side='train')}").first()[0]
-    probe_rmse = spark.sql(f"select sqrt(avg(pow(rating - {predicted}, 2))) from {pairs.format(side='test')}").first()[0]
+    train_rmse = spark.sql(f"select sqrt(avg(pow(rating - {predicted}, 2))) from {pairs.format(side='train')}").first()[
+        0
+    ]
+    probe_rmse = spark.sql(f"select sqrt(avg(pow(rating - {predicted}, 2))) from {pairs.format(side='test')}").first()[
+        0
+    ]
     parts = [
         select(
             "run", "(select 1)", bias=mu_sql if biased else "cast(null as double)",
@@ -251,8 +276,14 @@ def _write_model(
                 predicted_rating=predicted,
             )
         )
-    spark.sql(" union all ".join(parts)).write.mode("overwrite").format("parquet").saveAsTable(f"{SCHEMA}.fit_{name}_spark")
-    return {"probe_rmse": probe_rmse if predicts else None, "train_rmse": train_rmse if predicts else None, "fit_seconds": seconds}
+    spark.sql(" union all ".join(parts)).write.mode("overwrite").format("parquet").saveAsTable(
+        f"{SCHEMA}.fit_{name}_spark"
+    )
+    return {
+        "probe_rmse": probe_rmse if predicts else None,
+        "train_rmse": train_rmse if predicts else None,
+        "fit_seconds": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,7 +147,9 @@ def _fit_rows(spark_build, name: str, record: str) -> list[tuple]:
 def test_spark_bias_baseline_equals_duckdbs(spark_build):
     """The same alternating updates in Spark SQL: the same biases and probe RMSE, to float rounding."""
     for record, key in (("user", "user_id"), ("movie", "movie_id")):
-        spark = {row[0] if record == "user" else row[1]: row[2] for row in _fit_rows(spark_build, "bias_baseline", record)}
+        spark = {
+            row[0] if record == "user" else row[1]: row[2] for row in _fit_rows(spark_build, "bias_baseline", record)
+        }
         duck = dict(
             query(
                 spark_build["duckdb"],
@@ -159,7 +161,8 @@ def test_spark_bias_baseline_equals_duckdbs(spark_build):
         worst = max(abs(spark[k] - duck[k]) for k in duck)
         assert worst < 1e-9, f"{record} biases differ by up to {worst}"
     duck_rmse = query(
-        spark_build["duckdb"], "select value from main.model_metrics where model_name = 'bias_baseline' and metric = 'rmse'"
+        spark_build["duckdb"],
+        "select value from main.model_metrics where model_name = 'bias_baseline' and metric = 'rmse'",
     )[0][0]
     assert spark_build["fits"]["bias_baseline"]["probe_rmse"] == pytest.approx(duck_rmse, abs=1e-9)
 

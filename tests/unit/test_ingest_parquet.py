@@ -39,7 +39,11 @@ def test_every_raw_table_is_written_with_the_warehouse_rows(tmp_path):
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(RAW_TABLES)
     for table in RAW_TABLES:
         assert _parquet(tmp_path / "raw", table) == query(warehouse, f"select * from raw.{table} order by all"), table
-    assert [row[:3] for row in _parquet(tmp_path / "raw", "ratings")] == [(1, 777001, 3.0), (1, 777030, 4.0), (2, 777001, 5.0)]
+    assert [row[:3] for row in _parquet(tmp_path / "raw", "ratings")] == [
+        (1, 777001, 3.0),
+        (1, 777030, 4.0),
+        (2, 777001, 5.0),
+    ]
     assert [(row[1], row[3]) for row in _parquet(tmp_path / "raw", "rejects")] == [(3, "empty date field")]
     files = query(warehouse, "select lines, headers, loaded, rejected from raw.files where kind = 'ratings'")
     assert files == [(6, 2, 3, 1)]
