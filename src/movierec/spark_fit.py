@@ -40,10 +40,11 @@ SCHEMA = "movierec"
 
 
 def spark_conf(folder: Path | None = None) -> dict[str, str]:
-    """The local SparkSession settings of profiles.yml's `spark` output (keep the two in step)."""
+    """The SparkSession settings of profiles.yml's `spark` output (keep the two in step): local[2]
+    unless MOVIEREC_SPARK_MASTER names another master (spark://host:7077, yarn, k8s://...)."""
     folder = Path(folder or spark_dir())
     return {
-        "spark.master": "local[2]",
+        "spark.master": os.environ.get("MOVIEREC_SPARK_MASTER", "local[2]"),
         "spark.app.name": "movierec-fit",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
