@@ -5,7 +5,8 @@ clusters and jobs), so on a local or Thrift Spark the factor models are fitted b
 which reads the split dbt built (movierec.int_ratings_train / int_ratings_test in the Spark
 catalog) and writes one artifact table per model, `movierec.fit_<name>_spark`, in the layout of
 the DuckDB fit models (movierec.models.export: `run`, `user`, `movie` and `prediction` records;
-factors as array<float>), so that movie_factors / user_factors / model_runs read the same columns:
+factors as array<float>): the columns movie_factors / user_factors / model_runs select on DuckDB
+(those serving models are not built on Spark yet):
 
     bias_baseline   mu + b_u + b_i in Spark SQL, the alternating exact updates of
                     movierec.models.baselines.BiasBaseline (movies first, `epochs` sweeps):

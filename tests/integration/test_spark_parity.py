@@ -84,12 +84,26 @@ def spark_build(tiny_marts, tmp_path_factory) -> dict:
         "if not result.success: sys.exit(3)\n"
         "from movierec.spark_fit import fit_spark\n"
         "print('FIT ' + json.dumps(fit_spark(say=lambda *a: None)))\n"
+        # the random split draws with DuckDB's hash(): on Spark it must stop with a clear message
+        f"result = dbtRunner().invoke(['compile', '--target', 'spark', '--target-path', {str(tmp / 'target-random')!r}, "
+        "'--select', 'int_ratings_split', '--vars', '{split_strategy: random}'])\n"
+        "messages = [str(result.exception)] + [str(r.message) for r in (result.result or [])]\n"
+        "print('RANDOM ' + json.dumps({'success': result.success, 'messages': messages}))\n"
     )
     result = subprocess.run([sys.executable, "-c", driver], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     fits = json.loads(next(line[4:] for line in result.stdout.splitlines() if line.startswith("FIT ")))
+    random_split = json.loads(next(line[7:] for line in result.stdout.splitlines() if line.startswith("RANDOM ")))
     results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
-    return {"dir": spark_dir, "raw_counts": counts, "results": results, "duckdb": tiny_marts, "fits": fits}
+    return {
+        "dir": spark_dir,
+        "raw_counts": counts,
+        "results": results,
+        "duckdb": tiny_marts,
+        "fits": fits,
+        "random_split": random_split,
+        "log": result.stdout,
+    }
 
 
 def test_spark_build_runs_every_portable_model_and_passes_the_data_tests(spark_build):
@@ -193,3 +207,11 @@ def test_spark_factor_tables_are_well_formed(spark_build, name):
         test_ratings = query(spark_build["duckdb"], "select count(*) from main.int_ratings_test")[0][0]
         assert len(predictions) == test_ratings
         assert all(1 <= row[4] <= 5 for row in predictions)
+
+
+def test_the_random_split_stops_on_spark_with_a_clear_message(spark_build):
+    """DuckDB's hash() draws the random split; Spark cannot draw the same rows, so it must refuse."""
+    outcome = spark_build["random_split"]
+    assert not outcome["success"]
+    text = " ".join(outcome["messages"]) + spark_build["log"]
+    assert "the random split draws rows with DuckDB's hash(), which Spark cannot reproduce" in text
