@@ -41,7 +41,7 @@ demo: ingest build  ## set up, generate the demo sample, ingest it and run dbt b
 serve: setup  ## the HTTP API on http://127.0.0.1:8000 (OpenAPI docs at /docs)
 	$(BIN)/movierec serve
 
-test: setup  ## run the whole test suite
+test: setup java  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## the tests that take under a few seconds each
@@ -185,3 +185,20 @@ test-reports: setup chromium  ## build the reports from the tiny sample and chec
 	MOVIEREC_WAREHOUSE=$(REPORTS_TEST_WAREHOUSE) $(BIN)/dbt run --target-path target/reports-test
 	MOVIEREC_WAREHOUSE=$(REPORTS_TEST_WAREHOUSE) bash reports/build.sh
 	MOVIEREC_REPORTS_SITE=reports/build $(BIN)/python -m pytest tests/reports_browser -p no:cacheprovider
+
+# --- The same project on Apache Spark (issue 15; README "Beyond one machine") -------------------
+# Local Spark in-process (dbt-spark's session method, pyspark from requirements.txt); it needs
+# Java 17. Everything Spark writes stays under MOVIEREC_SPARK_DIR (default warehouse/spark).
+.PHONY: java spark-demo bench-spark
+
+java:  ## install Debian's OpenJDK 17 for the Spark target when no java is on PATH (apt-get, as root)
+	@command -v java >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless; }
+
+spark-demo: setup java sample  ## the sample on local Spark: ingest --parquet, dbt build --target spark, movierec fit-spark
+	$(BIN)/movierec ingest $(or $(DATA),$(SAMPLE_DIR)) --parquet
+	$(BIN)/dbt build --target spark
+	$(BIN)/movierec fit-spark
+
+bench-spark: setup java  ## the pipeline on DuckDB and on local Spark side by side (SIZE=demo|medium, default demo)
+	$(BIN)/python benchmarks/bench_spark.py --size $(or $(SIZE),demo)
+bench: bench-spark

@@ -33,3 +33,5 @@ enough_ratings as (
 )
 
 select * from enough_ratings
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

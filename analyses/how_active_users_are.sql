@@ -29,3 +29,5 @@ buckets as (
 )
 
 select * from buckets
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

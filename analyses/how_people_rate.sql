@@ -25,3 +25,5 @@ by_period as (
 )
 
 select * from by_period
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

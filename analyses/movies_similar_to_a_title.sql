@@ -37,3 +37,5 @@ similar_movies as (
 )
 
 select * from similar_movies
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

@@ -38,3 +38,5 @@ tiers as (
 )
 
 select * from tiers
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

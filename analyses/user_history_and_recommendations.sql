@@ -85,3 +85,5 @@ side_by_side as (
 )
 
 select * from side_by_side
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

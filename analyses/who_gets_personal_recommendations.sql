@@ -36,3 +36,5 @@ per_bucket as (
 )
 
 select * from per_bucket
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

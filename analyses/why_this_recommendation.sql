@@ -120,3 +120,5 @@ evidence as (
 )
 
 select * from evidence
+{#- DuckDB only: `make sql` reads these on the DuckDB warehouse (issue 15: not on the Spark target) -#}
+{{ config(enabled=target.type != 'spark') }}

@@ -25,9 +25,9 @@ end
 {#- '1', '2-3', '4-7', ...: the bucket's range as text (sort by the floor, not the label). -#}
 case
     when ({{ count_expr }}) >= 2
-        then cast({{ log_bucket_floor(count_expr) }} as varchar)
+        then cast({{ log_bucket_floor(count_expr) }} as {{ dbt.type_string() }})
             || '-'
-            || cast({{ log_bucket_ceiling(count_expr) }} as varchar)
+            || cast({{ log_bucket_ceiling(count_expr) }} as {{ dbt.type_string() }})
     when ({{ count_expr }}) >= 1
         then '1'
 end

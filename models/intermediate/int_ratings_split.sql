@@ -52,7 +52,7 @@ ranked as (
         movie_id,
         row_number() over (
             partition by user_id
-            order by hash(user_id, movie_id, {{ var('split_seed') }}), movie_id
+            order by {{ duckdb_hash(['user_id', 'movie_id', var('split_seed')], 'the random split') }}, movie_id
         ) as draw_rank,
         count(*) over (partition by user_id) as user_rating_count
     from ratings

@@ -31,7 +31,7 @@
     {%- do row_filters.append("rated_on <= date '" ~ end_date ~ "'") -%}
 {%- endif -%}
 {%- if user_fraction < 1 -%}
-    {%- do row_filters.append("hash(user_id) % 10000 < " ~ ((user_fraction * 10000) | round | int)) -%}
+    {%- do row_filters.append(duckdb_hash(['user_id'], 'subset_user_fraction < 1') ~ " % 10000 < " ~ ((user_fraction * 10000) | round | int)) -%}
 {%- endif -%}
 {%- set filter_movies = top_n_movies is not none or min_per_movie > 0 -%}
 {%- set filter_users = min_per_user > 0 -%}
@@ -63,10 +63,15 @@ movie_rating_counts as (
 
 kept_movies as (
     select movie_id
-    from movie_rating_counts
-    where rating_count >= {{ min_per_movie }}
+    from (
+        select
+            movie_id,
+            row_number() over (order by rating_count desc, movie_id) as count_rank
+        from movie_rating_counts
+        where rating_count >= {{ min_per_movie }}
+    ) as ranked_movies
     {%- if top_n_movies is not none %}
-    qualify row_number() over (order by rating_count desc, movie_id) <= {{ top_n_movies | int }}
+    where count_rank <= {{ top_n_movies | int }}
     {%- endif %}
 ),
 

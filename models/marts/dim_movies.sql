@@ -15,7 +15,7 @@ movie_genres as (
 genre_lists as (
     select
         movie_id,
-        string_agg(genre, '|' order by genre) as genres,
+        {{ sorted_string_agg('genre', '|') }} as genres,
         max(genre) filter (where is_main_genre) as main_genre
     from movie_genres
     group by movie_id

@@ -16,7 +16,7 @@ final as (
         count(*) filter (where not is_head) as tail_movie_count,
         cast(coalesce(sum(rating_count) filter (where not is_head), 0) as double)
             / sum(rating_count) as tail_rating_share,
-        cast(median(rating_count) as double) as median_ratings_per_movie,
+        cast({{ median('rating_count') }} as double) as median_ratings_per_movie,
         {{ gini_coefficient('rating_count', 'popularity_rank') }} as gini_coefficient
     from movie_rating_stats
 )

@@ -31,7 +31,7 @@ rating_values as (
 -- every observed rating value in every year, so that a value nobody gave in a year shows as 0
 yearly_grid as (
     select
-        cast(years.rating_year as varchar) as period,
+        cast(years.rating_year as {{ dbt.type_string() }}) as period,
         years.rating_year,
         rating_values.rating,
         coalesce(yearly_counts.rating_count, 0) as rating_count

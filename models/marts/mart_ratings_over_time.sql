@@ -35,11 +35,7 @@ monthly_new_users as (
 
 -- every month from the first to the last rating, so that gaps show as zeros
 month_spine as (
-    select cast(unnest(generate_series(
-        min(rating_month),
-        max(rating_month),
-        interval 1 month
-    )) as date) as rating_month
+    select {{ month_series('min(rating_month)', 'max(rating_month)') }} as rating_month
     from monthly_ratings
 ),
 

@@ -17,7 +17,7 @@ most_rated as (
     where popularity_rank <= {{ list_length }}
 ),
 
-best_rated as (
+best_rated_ranked as (
     select
         'best_rated' as list_name,
         row_number() over (
@@ -26,12 +26,16 @@ best_rated as (
         *
     from movies
     where rating_count >= {{ min_ratings }}
-    qualify rank <= {{ list_length }}
+),
+
+best_rated as (
+    select * from best_rated_ranked
+    where rank <= {{ list_length }}
 ),
 
 lists as (
     select * from most_rated
-    union all by name
+    union all
     select * from best_rated
 ),
 

@@ -18,14 +18,14 @@ movies as (
 movielens_genres as (
     select
         movie_id,
-        trim(unnest(string_split(genres, '|'))) as genre
+        {{ split_to_rows('genres', '|') }} as genre
     from movies
 ),
 
 unioned as (
     select movie_id, trim(genre) as genre from listed_genres
     union
-    select movie_id, genre from movielens_genres
+    select movie_id, trim(genre) as genre from movielens_genres
 ),
 
 final as (

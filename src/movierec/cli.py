@@ -18,6 +18,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     import duckdb
 
     from movierec.ingest import IngestError, ingest
+    from movierec.ingest.parquet import default_parquet_dir
 
     try:
         ingest(
@@ -28,6 +29,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             columns=args.columns,
             delimiter=args.delimiter,
             titles=args.titles,
+            parquet=default_parquet_dir() if args.parquet == "" else args.parquet,
         )
     except IngestError as exc:
         print(f"movierec ingest: error: {exc}", file=sys.stderr)
@@ -243,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", default=None, help="DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb)"
     )
     ing.add_argument(
+        "--parquet",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="also write the raw tables as Parquet files for the Spark target (dbt --target spark), to DIR "
+        "(default: $MOVIEREC_SPARK_DIR/raw, else warehouse/spark/raw)",
+    )
+    ing.add_argument(
         "--max-reject-rate",
         type=_share,
         default=0.001,
@@ -299,7 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     srv.add_argument("--warehouse", default=None, help=warehouse_help)
     srv.set_defaults(func=_cmd_serve)
+
+    fsp = sub.add_parser(
+        "fit-spark",
+        help="fit bias_baseline, biased_mf (MLlib ALS) and ials (ALS implicitPrefs) on Spark, after dbt build --target spark",
+        description="The Spark target's fitting step (dbt-spark runs dbt Python models only on Databricks): reads "
+        "movierec.int_ratings_train / int_ratings_test from the Spark catalog under $MOVIEREC_SPARK_DIR (default "
+        "warehouse/spark), fits the bias baseline in Spark SQL, biased MF as MLlib ALS on the bias-removed ratings "
+        "and iALS as ALS with implicitPrefs, with dbt_project.yml's vars, and writes movierec.fit_<name>_spark in "
+        "the layout of the DuckDB fit models. Prints each model's probe RMSE; the last line is JSON.",
+    )
+    fsp.set_defaults(func=_cmd_fit_spark)
     return parser
+
+
+def _cmd_fit_spark(args: argparse.Namespace) -> int:
+    from movierec.spark_fit import main as fit_spark_main
+
+    return fit_spark_main()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ import duckdb
 
 from movierec.ingest import generic, genres, movielens, netflix
 from movierec.ingest.common import DUPLICATE_RULE, IngestError, Ingestion, Progress, check_input_file
+from movierec.ingest.parquet import write_raw_parquet
 from movierec.warehouse import warehouse_path
 
 FORMATS = ("auto", "netflix", "movielens", "csv")
@@ -233,9 +234,12 @@ def ingest(
     columns: str | dict | None = None,
     delimiter: str | None = None,
     titles: str | Path | None = None,
+    parquet: str | Path | None = None,
 ) -> dict:
     """Load the rating files in `root` (with fmt "csv": the ratings file `root`, read with the
-    `columns` mapping) into the warehouse. Returns the counts; raises IngestError."""
+    `columns` mapping) into the warehouse; with `parquet`, also write the raw tables as Parquet
+    files in that folder (for the Spark target, `movierec.ingest.parquet`). Returns the counts;
+    raises IngestError."""
     root = Path(root)
     reject_threshold = check_reject_rate(reject_threshold)
     kind, layout = detect(root, fmt, columns, delimiter, Path(titles) if titles is not None else None)
@@ -294,6 +298,8 @@ def ingest(
             generic.load(layout, ingestion)
         ingestion.progress.close()
         summary = ingestion.finish(kind, variant)
+        if parquet is not None:
+            write_raw_parquet(con, Path(parquet))
     except BaseException as exc:
         if ingestion is not None:
             try:
@@ -318,6 +324,8 @@ def ingest(
         f"(raw.rejects), {summary['duplicates']:,} duplicates superseded (raw.duplicates), "
         f"{summary['headers']:,} headers, {summary['blank']:,} blank; into {target} in {elapsed:.1f} s"
     )
+    if parquet is not None:
+        say(f"ingest: raw tables also written as Parquet to {parquet} (the Spark target's source)")
     if summary["duplicates"]:
         say(f"ingest: duplicate rule: {DUPLICATE_RULE}")
     summary["seconds"] = elapsed
