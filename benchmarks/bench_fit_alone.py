@@ -32,7 +32,7 @@ def make(name: str, n_ratings: int):
     """The model as its fit_<name> dbt model builds it with the default vars, size rules included."""
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BayesianMF, BiasedMF
-    from movierec.models.scale import bayesian_mf_samples, biased_mf_factors
+    from movierec.models.scale import bayesian_mf_sweeps, biased_mf_factors
     from movierec.models.topn import ImplicitALS
 
     if name == "ials":  # dbt_project.yml: factors 50, ials_reg 0.03, ials_unobserved_weight 0.1, ials_iterations 8
@@ -40,8 +40,8 @@ def make(name: str, n_ratings: int):
     if name == "biased_mf":  # factors 50 (size rule), mf_reg 0.05, mf_epochs 10
         return BiasedMF(n_factors=biased_mf_factors(50, 10, n_ratings), reg=0.05, epochs=10, seed=42, verbose=True)
     if name == "bayesian_mf":  # bpmf_factors 10, bpmf_samples 100 (size rule), burn-in 10 (fit_bayesian_mf.py)
-        samples = bayesian_mf_samples(100, 10, n_ratings)
-        return BayesianMF(n_factors=10, samples=samples, burn_in=10, seed=42, verbose=True)
+        burn_in, samples = bayesian_mf_sweeps(100, 10, n_ratings)
+        return BayesianMF(n_factors=10, samples=samples, burn_in=burn_in, seed=42, verbose=True)
     return ItemKNN(n_neighbors=80, shrinkage=100, min_neighbors=20)  # knn_neighbours, knn_shrinkage, knn_min_neighbours
 
 

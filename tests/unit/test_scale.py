@@ -10,23 +10,26 @@ from tests.unit.test_models_ranking import random_ratings
 
 
 def test_bayesian_mf_keeps_the_configured_samples_while_they_fit(capsys):
-    assert scale.bayesian_mf_samples(100, 10, 80_000) == 100  # an ml-100k fold
-    assert scale.bayesian_mf_samples(100, 10, 450_000) == 100  # 4.95e7 rating-sweeps
+    assert scale.bayesian_mf_sweeps(100, 10, 80_000) == (10, 100)  # an ml-100k fold
+    assert scale.bayesian_mf_sweeps(100, 10, 450_000) == (10, 100)  # 4.95e7 rating-sweeps
     assert capsys.readouterr().err == ""
-    assert scale.bayesian_mf_samples(100, 10, 986_088) == 40  # the demo: 50 sweeps fit 5e7
-    assert scale.bayesian_mf_samples(100, 10, 9_907_209) == scale.BPMF_MIN_SAMPLES  # medium: the floor
+    assert scale.bayesian_mf_sweeps(100, 10, 986_088) == (10, 40)  # the demo: 50 sweeps fit 5e7
+    assert scale.bayesian_mf_sweeps(100, 10, 9_907_209) == (10, scale.BPMF_MIN_SAMPLES)  # medium: the floor
 
 
 def test_bayesian_mf_samples_shrink_with_the_data_and_say_so(capsys):
     full = 99_072_112
-    chosen = scale.bayesian_mf_samples(100, 10, full)
-    assert chosen == scale.BPMF_MIN_SAMPLES  # 5e7 // 99M = 0 sweeps: no samples after burn-in, floored at 10
+    assert scale.bayesian_mf_sweeps(100, 10, 40_000_000) == (10, scale.BPMF_MIN_SAMPLES)
+    capsys.readouterr()
+    burn_in, samples = scale.bayesian_mf_sweeps(100, 10, full)
+    assert (burn_in, samples) == (scale.BPMF_LARGE_SWEEPS, scale.BPMF_LARGE_SWEEPS)  # a short chain at full size
     assert (
-        "bayesian_mf: 99,072,112 training ratings: 10 Gibbs samples instead of var bpmf_samples=100"
-        in capsys.readouterr().err
+        "bayesian_mf: 99,072,112 training ratings: 5 Gibbs samples after 5 burn-in sweeps instead of "
+        "var bpmf_samples=100 after 10" in capsys.readouterr().err
     )
-    assert scale.bayesian_mf_samples(40, 10, 1_000_000) == 40  # 50 sweeps fit 5e7
-    assert scale.bayesian_mf_samples(5, 10, full) == 5  # never more than asked
+    assert scale.bayesian_mf_sweeps(40, 10, 1_000_000) == (10, 40)  # 50 sweeps fit 5e7
+    assert scale.bayesian_mf_sweeps(5, 10, 9_907_209) == (10, 5)  # never more than asked
+    assert scale.bayesian_mf_sweeps(3, 2, full) == (2, 3)
 
 
 def test_biased_mf_keeps_its_factors_while_they_fit_else_the_most_that_fit(capsys):

@@ -9,7 +9,11 @@ model_runs record the value used.
 The budgets are the work one fit may do in the 15-minute full build (issue 11) on 2 cores:
 
 - `BPMF_RATING_SWEEPS`: Bayesian MF visits every training rating once per Gibbs sweep (burn-in
-  and kept samples alike), so its cost is ratings x sweeps.
+  and kept samples alike), so its cost is ratings x sweeps. At the full size even the floor of
+  10 samples after 10 burn-in sweeps is a third of the build, so from `BPMF_LARGE_RATINGS` the
+  chain is short (5 + 5): with 100M ratings the posterior is narrow and the chain, started from
+  a BiasedMF fit, is settled after a few sweeps (measured at the full size: the training RMSE of
+  the sample moves by 0.0004 from sweep 5 to sweep 20).
 - `KNN_PAIR_BUDGET`: item kNN's similarities cost sum over users of (movies rated)^2 co-rating
   pairs, four sparse products of them; above the budget they are estimated from a fixed hash
   sample of users (all movies stay, the shrinkage counts scaled back to the whole data).
@@ -43,7 +47,9 @@ IALS_EXACT_WORK = (
 MF_GRAM_WORK = 5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
 MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget yields to this floor
 BPMF_RATING_SWEEPS = 5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
-BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit
+BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit ...
+BPMF_LARGE_RATINGS = 5e7  # ... except from here (the full size), where the posterior is narrow and
+BPMF_LARGE_SWEEPS = 5  # the chain, started from BiasedMF, settles within a few sweeps: 5 burn-in + 5 samples
 KNN_PAIR_BUDGET = 2.0e9  # co-rating pairs of the users item kNN's similarities are computed on
 KNN_TRAIN_RMSE_PAIRS = 1.0e8  # similarity look-ups of item kNN's training RMSE: demo 4.4e8, medium 1.1e10, full 1.1e11
 EASE_PAIR_BUDGET = 5.0e9  # co-rating pairs of the users EASE's Gram matrix X^T X is computed on (one product, not four)
@@ -53,18 +59,22 @@ def log(message: str) -> None:
     print(f"[size rule] {message}", file=sys.stderr, flush=True)
 
 
-def bayesian_mf_samples(samples: int, burn_in: int, n_ratings: int) -> int:
-    """The kept Gibbs samples Bayesian MF can afford: at most `samples`, and (burn_in + samples)
-    sweeps of `n_ratings` within BPMF_RATING_SWEEPS, but never fewer than BPMF_MIN_SAMPLES."""
+def bayesian_mf_sweeps(samples: int, burn_in: int, n_ratings: int) -> tuple[int, int]:
+    """(burn-in sweeps, kept samples) Bayesian MF can afford: at most `samples`, and (burn_in +
+    samples) sweeps of `n_ratings` within BPMF_RATING_SWEEPS, but never fewer than
+    BPMF_MIN_SAMPLES; from BPMF_LARGE_RATINGS, at most BPMF_LARGE_SWEEPS of each."""
     affordable = int(BPMF_RATING_SWEEPS // max(n_ratings, 1)) - burn_in
-    chosen = max(min(samples, affordable), min(samples, BPMF_MIN_SAMPLES))
-    if chosen != samples:
+    kept = max(min(samples, affordable), min(samples, BPMF_MIN_SAMPLES))
+    burn = burn_in
+    if n_ratings >= BPMF_LARGE_RATINGS:
+        burn, kept = min(burn_in, BPMF_LARGE_SWEEPS), min(kept, BPMF_LARGE_SWEEPS)
+    if (burn, kept) != (burn_in, samples):
+        short = f"; a short chain from {BPMF_LARGE_RATINGS:.2g} ratings" if n_ratings >= BPMF_LARGE_RATINGS else ""
         log(
-            f"bayesian_mf: {n_ratings:,} training ratings: {chosen} Gibbs samples instead of "
-            f"var bpmf_samples={samples} ({burn_in} burn-in sweeps; budget {BPMF_RATING_SWEEPS:.2g} "
-            f"rating-sweeps)"
+            f"bayesian_mf: {n_ratings:,} training ratings: {kept} Gibbs samples after {burn} burn-in sweeps "
+            f"instead of var bpmf_samples={samples} after {burn_in} (budget {BPMF_RATING_SWEEPS:.2g} rating-sweeps{short})"
         )
-    return chosen
+    return burn, kept
 
 
 def biased_mf_factors(factors: int, epochs: int, n_ratings: int) -> int:
