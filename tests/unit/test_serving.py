@@ -461,7 +461,19 @@ def test_batch_recommendations_equal_the_api_for_every_user(fitted):
             user_ratings="serving_user_ratings",
             block_users=7,
             progress=False,
+            threads=3,
         )
+        one_thread = batch_user_recommendations(
+            con,
+            config="serving_config",
+            user_factors="user_factors",
+            movie_factors="movie_factors",
+            user_ratings="serving_user_ratings",
+            block_users=7,
+            progress=False,
+            threads=1,
+        )
+    assert table.equals(one_thread)  # blocks scored on several threads come back in order, unchanged
     batch = {}
     for row in table.to_pylist():
         batch.setdefault(row["user_id"], []).append(row)

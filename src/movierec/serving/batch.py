@@ -10,6 +10,10 @@ the reason by cosine against the liked movies (`pick_reasons`).
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -56,6 +60,7 @@ def batch_user_recommendations(
     user_ratings,
     block_users: int = 1024,
     progress: bool = True,
+    threads: int | None = None,
 ) -> pa.Table:
     """Top-k and reasons for every user the serving model scores, as user_recommendations' model rows
     (model_name, user_id, rank, movie_id, score, reason_movie_id, reason_rating).
@@ -66,8 +71,10 @@ def batch_user_recommendations(
     stored in that order, so each read touches only its row groups), then one float32 GEMM
     (block x k) @ (k x movies) plus the movie biases, the rated movies set to -inf through the block's
     CSR, `top_k_rows` (argpartition; ties by smaller movie_id), and per user the reason (cosine against
-    the liked movies). Memory: one block of scores (block x movies x 4 bytes, 73 MB at the Netflix
-    size), every scored user's factors (4k bytes each) and the movie factors.
+    the liked movies). Blocks run on `threads` threads (default: the CPU count, at most 4), each
+    with its own cursor, and come back in order. Memory: one block of scores per thread (block x
+    movies x 4 bytes, 73 MB at the Netflix size), every scored user's factors (4k bytes each) and
+    the movie factors.
     """
     cfg = ServingConfig.read(con, _source(config))
     schema = BATCH_RECOMMENDATIONS_SCHEMA
@@ -113,11 +120,15 @@ def batch_user_recommendations(
         where user_id between ? and ?
         order by user_id, movie_id"""
     log = Progress("batch_user_recommendations", len(all_user_ids), "users", enabled=progress)
-    parts = []
-    for start in range(0, len(all_user_ids), block_users):
+    local, cursors = threading.local(), []
+
+    def score_block(start: int) -> tuple[int, pa.Table]:
+        if not hasattr(local, "con"):  # a DuckDB connection runs one query at a time: a cursor per thread
+            local.con = con.cursor()
+            cursors.append(local.con)
         user_ids = all_user_ids[start : start + block_users]
         n = len(user_ids)
-        block = con.execute(ratings_sql, [int(user_ids[0]), int(user_ids[-1])]).fetchnumpy()
+        block = local.con.execute(ratings_sql, [int(user_ids[0]), int(user_ids[-1])]).fetchnumpy()
         rated_users = np.asarray(block["user_id"], dtype=np.int64)
         keep = np.isin(rated_users, user_ids)  # the range also holds users who are not scored
         rated_users = rated_users[keep]
@@ -156,21 +167,31 @@ def batch_user_recommendations(
                 reason_id[u, cols] = model.movie_ids[liked[picks[hit]]]
                 reason_rating[u, cols] = seen_ratings[lo:hi][mask][picks[hit]]
         ranks = np.cumsum(valid, axis=1)
-        parts.append(
-            pa.table(
-                {
-                    "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
-                    "user_id": pa.array(np.repeat(user_ids, top.shape[1]).reshape(n, -1)[valid], pa.int32()),
-                    "rank": pa.array(ranks[valid], pa.int32()),
-                    "movie_id": pa.array(model.movie_ids[top][valid], pa.int32()),
-                    "score": pa.array(final[valid], pa.float64()),
-                    "reason_movie_id": pa.array(reason_id[valid], pa.int32(), mask=reason_id[valid] < 0),
-                    "reason_rating": pa.array(reason_rating[valid], pa.float64(), mask=np.isnan(reason_rating[valid])),
-                },
-                schema=schema,
-            )
+        return n, pa.table(
+            {
+                "model_name": pa.array([cfg.model_name] * int(valid.sum()), pa.string()),
+                "user_id": pa.array(np.repeat(user_ids, top.shape[1]).reshape(n, -1)[valid], pa.int32()),
+                "rank": pa.array(ranks[valid], pa.int32()),
+                "movie_id": pa.array(model.movie_ids[top][valid], pa.int32()),
+                "score": pa.array(final[valid], pa.float64()),
+                "reason_movie_id": pa.array(reason_id[valid], pa.int32(), mask=reason_id[valid] < 0),
+                "reason_rating": pa.array(reason_rating[valid], pa.float64(), mask=np.isnan(reason_rating[valid])),
+            },
+            schema=schema,
         )
-        log.step(n)
+
+    # blocks on a few threads (numpy's GEMM and argpartition release the GIL), taken back in
+    # order: the same rows as one thread
+    threads = min(os.cpu_count() or 1, 4) if threads is None else max(1, int(threads))
+    parts = []
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for n, part in pool.map(score_block, range(0, len(all_user_ids), block_users)):
+                parts.append(part)
+                log.step(n)
+    finally:
+        for cursor in cursors:
+            cursor.close()
     log.done()
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
