@@ -180,9 +180,7 @@ def print_table(title: str, header: tuple, rows: list[tuple]) -> None:
     print(f"\n{title}")
     for i, row in enumerate(cells):
         print(
-            "  ".join(
-                c.rjust(w) if j > 0 and _numeric(c) else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))
-            )
+            "  ".join(c.rjust(w) if j > 0 and _numeric(c) else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
         )
         if i == 0:
             print("  ".join("-" * w for w in widths))

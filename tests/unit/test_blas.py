@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-
 OVERLAP_SCRIPT = """
 import json, threading
 import numpy, scipy.linalg  # every BLAS library threadpoolctl can see, loaded before anything is read

@@ -44,9 +44,13 @@ import numpy as np
 IALS_EXACT_WORK = (
     5e11  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
 )
-MF_GRAM_WORK = 5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
+MF_GRAM_WORK = (
+    5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
+)
 MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget yields to this floor
-BPMF_RATING_SWEEPS = 5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
+BPMF_RATING_SWEEPS = (
+    5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
+)
 BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit ...
 BPMF_LARGE_RATINGS = 5e7  # ... except from here (the full size), where the posterior is narrow and
 BPMF_LARGE_SWEEPS = 5  # the chain, started from BiasedMF, settles within a few sweeps: 5 burn-in + 5 samples
