@@ -24,7 +24,7 @@ import duckdb
 
 from movierec.ingest import generic, genres, movielens, netflix
 from movierec.ingest.common import DUPLICATE_RULE, IngestError, Ingestion, Progress, check_input_file
-from movierec.ingest.parquet import write_raw_parquet
+from movierec.ingest.parquet import check_parquet_dir, write_raw_parquet
 from movierec.warehouse import warehouse_path
 
 FORMATS = ("auto", "netflix", "movielens", "csv")
@@ -273,6 +273,8 @@ def ingest(
                 "share of each user's ratings"
             )
 
+    if parquet is not None:  # a folder that cannot be one fails now, not after the whole load
+        parquet = check_parquet_dir(parquet)
     con, created = open_warehouse(target)
     ingestion = None
     try:
@@ -298,8 +300,6 @@ def ingest(
             generic.load(layout, ingestion)
         ingestion.progress.close()
         summary = ingestion.finish(kind, variant)
-        if parquet is not None:
-            write_raw_parquet(con, Path(parquet))
     except BaseException as exc:
         if ingestion is not None:
             try:
@@ -315,7 +315,11 @@ def ingest(
         if isinstance(exc, tarfile.TarError):
             raise IngestError(f"{layout.ratings[0]}: not a readable tar archive: {exc}") from None
         raise
-    con.close()
+    try:  # the warehouse is loaded and committed: a failed copy keeps it (and the previous copy)
+        if parquet is not None:
+            write_raw_parquet(con, parquet)
+    finally:
+        con.close()
     elapsed = time.perf_counter() - started
     for line in ingestion.report_lines():
         say("  " + line)

@@ -32,14 +32,27 @@ def default_parquet_dir() -> Path:
     return spark_dir() / "raw"
 
 
+def check_parquet_dir(folder: Path | str) -> Path:
+    """The --parquet folder as a local Path, refused before anything is loaded when it cannot be
+    one: a file, or a URL (write locally, then copy the folder to object storage)."""
+    if "://" in str(folder):
+        raise IngestError(
+            f"--parquet {folder}: a URL; write the Parquet files to a local folder and copy it there "
+            f"(the Spark target reads {SPARK_DIR_ENV} as a URL)"
+        )
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise IngestError(f"--parquet {folder} is a file: give a folder")
+    return folder
+
+
 def write_raw_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
     """Write every raw table of `con` to `folder/<table>/part-0.parquet`; returns the row counts.
 
     The files are written beside `folder` first and swapped in at the end, so readers never
-    see half of a new set. Raises IngestError when the folder cannot be written."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise IngestError(f"--parquet {folder} is a file: give a folder")
+    see half of a new set; if anything fails, the previous folder is left (or put back) as it
+    was. Raises IngestError when the folder cannot be written."""
+    folder = check_parquet_dir(folder)
     staging = folder.with_name(folder.name + ".writing")
     previous = folder.with_name(folder.name + ".previous")
     counts = {}
@@ -55,9 +68,12 @@ def write_raw_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str,
             folder.rename(previous)
         staging.rename(folder)
         shutil.rmtree(previous, ignore_errors=True)
-    except OSError as exc:
+    except (OSError, duckdb.Error) as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if previous.exists() and not folder.exists():  # failed between the two renames: put it back
+            previous.rename(folder)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise IngestError(
-            f"the warehouse was loaded, but the Parquet copy in {folder} could not be written: {exc.strerror or exc}"
+            f"the warehouse was loaded, but the Parquet copy in {folder} could not be written: {reason}"
         ) from None
     return counts
