@@ -42,7 +42,13 @@ SCHEMA = "movierec"
 
 def spark_conf(folder: Path | None = None) -> dict[str, str]:
     """The SparkSession settings of profiles.yml's `spark` output (keep the two in step): local[2]
-    unless MOVIEREC_SPARK_MASTER names another master (spark://host:7077, yarn, k8s://...)."""
+    unless MOVIEREC_SPARK_MASTER names another master (spark://host:7077, yarn, k8s://...).
+    The folder holds a local Derby metastore, so it must be a local path, not a URL."""
+    if folder is None and "://" in os.environ.get("MOVIEREC_SPARK_DIR", ""):
+        raise ValueError(
+            f"MOVIEREC_SPARK_DIR={os.environ['MOVIEREC_SPARK_DIR']} is a URL: fit-spark keeps its tables and "
+            "its Derby metastore in a local folder; set MOVIEREC_SPARK_DIR to one"
+        )
     folder = Path(folder or spark_dir())
     return {
         "spark.master": os.environ.get("MOVIEREC_SPARK_MASTER", "local[2]"),
@@ -290,6 +296,11 @@ def _write_model(
 
 def main(argv: list[str] | None = None) -> int:
     """`movierec fit-spark`: see the module docstring."""
+    try:
+        spark_conf()
+    except ValueError as exc:
+        print(f"fit-spark: {exc}", file=sys.stderr)
+        return 2
     results = fit_spark(say=lambda *a: print(*a, file=sys.stderr))
     print(json.dumps(results, sort_keys=True))
     return 0
