@@ -51,3 +51,8 @@ def test_rows_with_too_few_nonzero_similarities():
     assert got[0] == pytest.approx((0.2 * 1 - 0.1 * 3) / 0.3)
     assert got[1] == 0.0
     assert neighbour_average(sims, residuals, 4, 3)[0] == 0.0
+
+
+def test_no_neighbours_is_refused():
+    with pytest.raises(ValueError, match="n_neighbors must be at least 1"):
+        neighbour_average(np.ones((2, 3), dtype=np.float32), np.ones(3), 0)

@@ -279,6 +279,8 @@ def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int,
     """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
     the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
     candidates."""
+    if n_neighbors < 1:
+        raise ValueError("n_neighbors must be at least 1")
     sims = np.asarray(sims)
     if sims.shape[1] > n_neighbors:
         sims = np.where(_largest_nonzero(sims, n_neighbors), sims, 0)

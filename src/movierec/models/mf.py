@@ -61,13 +61,6 @@ class EpochLog:
 Progress = Callable[[EpochLog], None]
 
 
-def print_progress(log: EpochLog) -> None:
-    """One epoch's line on stderr, as a `movierec.progress` line labelled "fit". (With
-    `verbose=True` a fit reports through its own `movierec.progress.Progress`, labelled with the
-    model's name and timed from the fit's start.)"""
-    Reporter("fit")(log)
-
-
 class _ValidatedFit(FactorModel):
     """`fit(train, validation=None)`: with validation ratings (any ids: unknown ones get the
     fallback), `_fit` reports their RMSE as it goes (in `history` and to the progress callback:
