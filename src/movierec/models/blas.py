@@ -17,6 +17,10 @@ another thread in a different float order even at one thread (measured: a Biased
 worker thread after one on the main thread, 2.8e-3 apart on a movie bias; identical with the
 limit never lifted). dbt runs fits on a pool of threads, so only a limit that never moves makes
 two builds of the same data give the same parameters.
+
+The restore itself is best effort: when the limit was set on one thread and lifted on another
+while a third reads it, OpenBLAS 0.3.31 reports one thread afterwards in about half of the runs
+(tests/unit/test_blas.py); BLAS calls after it may then run on one thread.
 """
 
 from __future__ import annotations
