@@ -452,27 +452,15 @@ def fitted(tmp_path_factory):
 def test_batch_recommendations_equal_the_api_for_every_user(fitted):
     import duckdb
 
+    tables = dict(
+        config="serving_config",
+        user_factors="user_factors",
+        movie_factors="movie_factors",
+        user_ratings="serving_user_ratings",
+    )
     with duckdb.connect(str(fitted), read_only=True) as con:
-        table = batch_user_recommendations(
-            con,
-            config="serving_config",
-            user_factors="user_factors",
-            movie_factors="movie_factors",
-            user_ratings="serving_user_ratings",
-            block_users=7,
-            progress=False,
-            threads=3,
-        )
-        one_thread = batch_user_recommendations(
-            con,
-            config="serving_config",
-            user_factors="user_factors",
-            movie_factors="movie_factors",
-            user_ratings="serving_user_ratings",
-            block_users=7,
-            progress=False,
-            threads=1,
-        )
+        table = batch_user_recommendations(con, **tables, block_users=7, progress=False, threads=3)
+        one_thread = batch_user_recommendations(con, **tables, block_users=7, progress=False, threads=1)
     assert table.equals(one_thread)  # blocks scored on several threads come back in order, unchanged
     batch = {}
     for row in table.to_pylist():
