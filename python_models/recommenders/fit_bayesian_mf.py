@@ -8,16 +8,14 @@ fewer above, and a shorter burn-in at the full size, logged); model_runs records
 from movierec.models.data import training_ratings
 from movierec.models.export import fit_and_export
 from movierec.models.mf import BayesianMF
-from movierec.models.scale import bayesian_mf_sweeps
-
-BURN_IN = 10
+from movierec.models.scale import BPMF_BURN_IN, bayesian_mf_sweeps
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
     train = training_ratings(dbt.ref("int_ratings_train"))
-    burn_in, samples = bayesian_mf_sweeps(int(meta["bpmf_samples"]), BURN_IN, len(train))
+    burn_in, samples = bayesian_mf_sweeps(int(meta["bpmf_samples"]), BPMF_BURN_IN, len(train))
     recommender = BayesianMF(
         n_factors=int(meta["bpmf_factors"]),
         samples=samples,

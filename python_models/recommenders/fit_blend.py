@@ -9,14 +9,17 @@ def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
     members = [str(name).strip() for name in str(meta["blend_members"]).strip("[]").replace("'", "").split(",")]
+    train = dbt.ref("int_ratings_train")
+    # the members follow the size rules of their own fit_<name> models (movierec.models.scale, logged)
+    n_ratings = train.aggregate("count(*)").fetchone()[0]
     recommender = Blend(
-        [lambda name=name: make_rating_model(name, meta) for name in members if name],
+        [lambda name=name: make_rating_model(name, meta, n_ratings) for name in members if name],
         validation_fraction=float(meta["blend_validation_fraction"]),
         seed=int(meta["seed"]),
     )
     return fit_and_export(
         recommender,
-        dbt.ref("int_ratings_train"),
+        train,
         dbt.ref("int_ratings_test"),
         meta,
         implicit=dbt.ref("int_implicit_pairs"),

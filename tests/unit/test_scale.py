@@ -32,6 +32,26 @@ def test_bayesian_mf_samples_shrink_with_the_data_and_say_so(capsys):
     assert scale.bayesian_mf_sweeps(3, 2, full) == (2, 3)
 
 
+def test_the_prize_models_and_the_blend_members_follow_the_same_rules_as_their_fit_models(capsys):
+    from movierec.models.blend import make_rating_model
+
+    meta = {"prize_samples": 30, "prize_burn_in": 5, "bpmf_samples": 100, "factors": 50, "mf_epochs": 10}
+    for name in ("bayesian_svdpp", "bayesian_timesvdpp"):
+        assert (make_rating_model(name, meta).burn_in, make_rating_model(name, meta).samples) == (5, 30)
+        demo = make_rating_model(name, meta, 986_088)  # 35 sweeps fit the budget: unchanged
+        assert (demo.burn_in, demo.samples) == (5, 30)
+        assert capsys.readouterr().err == ""
+        medium = make_rating_model(name, meta, 9_907_209)
+        assert (medium.burn_in, medium.samples) == (5, scale.BPMF_MIN_SAMPLES)
+        assert f"{name}: 9,907,209 training ratings: 10 Gibbs samples after 5 burn-in sweeps instead of " in (
+            capsys.readouterr().err
+        )
+    full = 99_072_112
+    bpmf = make_rating_model("bayesian_mf", meta, full)
+    assert (bpmf.burn_in, bpmf.samples) == scale.bayesian_mf_sweeps(100, scale.BPMF_BURN_IN, full)
+    assert make_rating_model("biased_mf", meta, full).n_factors == scale.biased_mf_factors(50, 10, full) < 50
+
+
 def test_biased_mf_keeps_its_factors_while_they_fit_else_the_most_that_fit(capsys):
     assert scale.biased_mf_factors(50, 10, 986_088) == 50  # the demo
     assert scale.biased_mf_factors(50, 10, 9_907_209) == 50  # medium: 2.6e11 of 5e11

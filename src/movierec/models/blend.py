@@ -130,15 +130,21 @@ def _predict_member(member: Recommender, user_id, movie_id, days) -> np.ndarray:
 # --- building rating models from settings (the blend's members) --------------------------------
 
 
-def make_rating_model(name: str, meta: dict) -> Recommender:
+def make_rating_model(name: str, meta: dict, n_ratings: int | None = None) -> Recommender:
     """A rating model by its `fit_<name>` name, with the settings that dbt passes in `meta` (the
-    same keys and defaults as the fit_<name> models), for the blend's members."""
+    same keys and defaults as the fit_<name> models), for the blend's members.
+
+    With `n_ratings` (the training ratings it will see), the size rules of movierec.models.scale
+    apply as in the fit_<name> models: the Gibbs samplers' sweeps and biased MF's factors."""
+    from movierec.models import scale
     from movierec.models.baselines import BiasBaseline, GlobalMean, MovieMean
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BayesianMF
     from movierec.models.svd import TruncatedSVD
 
     seed = int(meta.get("seed", 0))
+    mf_factors, mf_epochs = int(meta.get("factors", 50)), int(meta.get("mf_epochs", 10))
+    bpmf_burn_in, bpmf_samples = scale.BPMF_BURN_IN, int(meta.get("bpmf_samples", 100))
     prize = {
         "n_factors": int(meta.get("prize_factors", 10)),
         "samples": int(meta.get("prize_samples", 100)),
@@ -146,6 +152,14 @@ def make_rating_model(name: str, meta: dict) -> Recommender:
         "time_bins": int(meta.get("prize_time_bins", 30)),
         "seed": seed,
     }
+    if n_ratings is not None:
+        mf_factors = scale.biased_mf_factors(mf_factors, mf_epochs, n_ratings) if name == "biased_mf" else mf_factors
+        if name == "bayesian_mf":
+            bpmf_burn_in, bpmf_samples = scale.bayesian_mf_sweeps(bpmf_samples, bpmf_burn_in, n_ratings)
+        if name in ("bayesian_svdpp", "bayesian_timesvdpp"):
+            prize["burn_in"], prize["samples"] = scale.bayesian_mf_sweeps(
+                prize["samples"], prize["burn_in"], n_ratings, model=name, setting="prize_samples"
+            )
     makers = {
         "global_mean": lambda: GlobalMean(),
         "movie_mean": lambda: MovieMean(damping=float(meta.get("movie_mean_damping", 5))),
@@ -159,13 +173,13 @@ def make_rating_model(name: str, meta: dict) -> Recommender:
             min_neighbors=int(meta.get("knn_min_neighbours", 20)),
         ),
         "biased_mf": lambda: BiasedMF(
-            n_factors=int(meta.get("factors", 50)),
+            n_factors=mf_factors,
             reg=float(meta.get("mf_reg", 0.05)),
-            epochs=int(meta.get("mf_epochs", 10)),
+            epochs=mf_epochs,
             seed=seed,
         ),
         "bayesian_mf": lambda: BayesianMF(
-            n_factors=int(meta.get("bpmf_factors", 10)), samples=int(meta.get("bpmf_samples", 100)), seed=seed
+            n_factors=int(meta.get("bpmf_factors", 10)), samples=bpmf_samples, burn_in=bpmf_burn_in, seed=seed
         ),
         "bayesian_svdpp": lambda: BayesianTimeSVDpp(implicit=True, time=False, **prize),
         "bayesian_timesvdpp": lambda: BayesianTimeSVDpp(implicit=True, time=True, **prize),

@@ -14,7 +14,10 @@ minutes, README "The real Netflix Prize in one `dbt build`"):
   10 samples after 10 burn-in sweeps is a third of the build, so from `BPMF_LARGE_RATINGS` the
   chain is short (5 + 5): with 100M ratings the posterior is narrow and the chain, started from
   a BiasedMF fit, is settled after a few sweeps (measured at the full size: the training RMSE of
-  the sample moves by 0.0004 from sweep 5 to sweep 20).
+  the sample moves by 0.0004 from sweep 5 to sweep 20). The opt-in Bayesian SVD++ and
+  timeSVD++ (and the blend's members) follow the same rule with their own vars: their sweeps
+  cost more per rating, so on the medium sample they keep 10 samples after 5 burn-in sweeps,
+  not 30.
 - `KNN_PAIR_BUDGET`: item kNN's similarities cost sum over users of (movies rated)^2 co-rating
   pairs, four sparse products of them; above the budget they are estimated from a fixed hash
   sample of users (all movies stay, the shrinkage counts scaled back to the whole data).
@@ -52,6 +55,7 @@ MF_MIN_FACTORS = 10  # fewer factors than this are not worth the fit: the budget
 BPMF_RATING_SWEEPS = (
     5e7  # 100 samples + 10 burn-in up to 450k ratings (ml-100k); 40 on the demo (1M); 10 (the floor) from 2.5M
 )
+BPMF_BURN_IN = 10  # Bayesian MF's burn-in sweeps in the build (fit_bayesian_mf and the blend's member)
 BPMF_MIN_SAMPLES = 10  # fewer kept samples than this average too little to be worth the fit ...
 BPMF_LARGE_RATINGS = 5e7  # ... except from here (the full size), where the posterior is narrow and
 BPMF_LARGE_SWEEPS = 5  # the chain, started from BiasedMF, settles within a few sweeps: 5 burn-in + 5 samples
@@ -64,10 +68,13 @@ def log(message: str) -> None:
     print(f"[size rule] {message}", file=sys.stderr, flush=True)
 
 
-def bayesian_mf_sweeps(samples: int, burn_in: int, n_ratings: int) -> tuple[int, int]:
-    """(burn-in sweeps, kept samples) Bayesian MF can afford: at most `samples`, and (burn_in +
+def bayesian_mf_sweeps(
+    samples: int, burn_in: int, n_ratings: int, model: str = "bayesian_mf", setting: str = "bpmf_samples"
+) -> tuple[int, int]:
+    """(burn-in sweeps, kept samples) a Gibbs sampler can afford: at most `samples`, and (burn_in +
     samples) sweeps of `n_ratings` within BPMF_RATING_SWEEPS, but never fewer than
-    BPMF_MIN_SAMPLES; from BPMF_LARGE_RATINGS, at most BPMF_LARGE_SWEEPS of each."""
+    BPMF_MIN_SAMPLES; from BPMF_LARGE_RATINGS, at most BPMF_LARGE_SWEEPS of each. The same rule
+    serves Bayesian MF and the Bayesian (time)SVD++ models, whose sweeps cost more per rating."""
     affordable = int(BPMF_RATING_SWEEPS // max(n_ratings, 1)) - burn_in
     kept = max(min(samples, affordable), min(samples, BPMF_MIN_SAMPLES))
     burn = burn_in
@@ -76,8 +83,8 @@ def bayesian_mf_sweeps(samples: int, burn_in: int, n_ratings: int) -> tuple[int,
     if (burn, kept) != (burn_in, samples):
         short = f"; a short chain from {BPMF_LARGE_RATINGS:.2g} ratings" if n_ratings >= BPMF_LARGE_RATINGS else ""
         log(
-            f"bayesian_mf: {n_ratings:,} training ratings: {kept} Gibbs samples after {burn} burn-in sweeps "
-            f"instead of var bpmf_samples={samples} after {burn_in} (budget {BPMF_RATING_SWEEPS:.2g} rating-sweeps{short})"
+            f"{model}: {n_ratings:,} training ratings: {kept} Gibbs samples after {burn} burn-in sweeps "
+            f"instead of var {setting}={samples} after {burn_in} (budget {BPMF_RATING_SWEEPS:.2g} rating-sweeps{short})"
         )
     return burn, kept
 
