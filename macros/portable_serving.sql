@@ -35,16 +35,20 @@
 {%- endmacro %}
 
 
-{#- The cosine similarity of two factor arrays (callers drop zero vectors first). -#}
-{% macro cosine_similarity(left, right) %}
-    {{- return(adapter.dispatch('cosine_similarity', 'movierec')(left, right)) -}}
+{#- The cosine similarity of two factor arrays (callers drop zero vectors first). Spark evaluates
+    its array lambdas row by row, so a caller that has each array's squared norm (dot_product of
+    the array with itself, computed once per movie) passes them and Spark reuses them; DuckDB's
+    array_cosine_similarity does not need them. -#}
+{% macro cosine_similarity(left, right, left_squared_norm=none, right_squared_norm=none) %}
+    {{- return(adapter.dispatch('cosine_similarity', 'movierec')(left, right, left_squared_norm, right_squared_norm)) -}}
 {% endmacro %}
-{% macro default__cosine_similarity(left, right) -%}
+{% macro default__cosine_similarity(left, right, left_squared_norm=none, right_squared_norm=none) -%}
     array_cosine_similarity({{ left }}, {{ right }})
 {%- endmacro %}
-{% macro spark__cosine_similarity(left, right) -%}
+{% macro spark__cosine_similarity(left, right, left_squared_norm=none, right_squared_norm=none) -%}
     {{ spark__dot_product(left, right) }}
-        / sqrt({{ spark__dot_product(left, left) }} * {{ spark__dot_product(right, right) }})
+        / sqrt({{ left_squared_norm or spark__dot_product(left, left) }}
+            * {{ right_squared_norm or spark__dot_product(right, right) }})
 {%- endmacro %}
 
 

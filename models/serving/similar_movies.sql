@@ -39,7 +39,8 @@ movies as (
 movie_factors as (
     select
         movie_factors.movie_id,
-        movie_factors.factors
+        movie_factors.factors,
+        {{ dot_product('movie_factors.factors', 'movie_factors.factors') }} as squared_norm
     from {{ ref('movie_factors') }} as movie_factors
     inner join config
         on movie_factors.model_name = config.model_name
@@ -59,7 +60,9 @@ pairs as (
     select
         movie_factors.movie_id,
         candidates.movie_id as similar_movie_id,
-        {{ cosine_similarity('movie_factors.factors', 'candidates.factors') }} as similarity
+        {{ cosine_similarity(
+            'movie_factors.factors', 'candidates.factors', 'movie_factors.squared_norm', 'candidates.squared_norm'
+        ) }} as similarity
     from movie_factors
     inner join candidates
         on movie_factors.movie_id != candidates.movie_id

@@ -78,7 +78,8 @@ movie_factors as (
     select
         movie_factors.movie_id,
         movie_factors.bias,
-        movie_factors.factors
+        movie_factors.factors,
+        {{ dot_product('movie_factors.factors', 'movie_factors.factors') }} as squared_norm
     from {{ ref('movie_factors') }} as movie_factors
     where movie_factors.model_name = (select model_name from config)
 ),
@@ -144,7 +145,9 @@ reason_candidates as (
         ranked.movie_id,
         liked.movie_id as reason_movie_id,
         liked.rating as reason_rating,
-        {{ cosine_similarity('recommended.factors', 'rated.factors') }} as similarity
+        {{ cosine_similarity(
+            'recommended.factors', 'rated.factors', 'recommended.squared_norm', 'rated.squared_norm'
+        ) }} as similarity
     from ranked
     inner join liked
         on ranked.user_id = liked.user_id
@@ -153,8 +156,8 @@ reason_candidates as (
     inner join movie_factors as rated
         on liked.movie_id = rated.movie_id
     -- zero vectors have no direction: DuckDB returns -1 for them, the filter drops them
-    where {{ dot_product('rated.factors', 'rated.factors') }} > 0
-        and {{ dot_product('recommended.factors', 'recommended.factors') }} > 0
+    where rated.squared_norm > 0
+        and recommended.squared_norm > 0
 ),
 
 reasons_ranked as (
