@@ -67,7 +67,9 @@ per_user as (
         hits.model_name,
         hits.user_id,
         sum(cast(hits.is_relevant as integer)) as hit_count,
-        {{ ordered_aggregate('sum', 'case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end', 'hits.rank') }} as dcg,
+        {{ ordered_aggregate(
+            'sum', 'case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end', 'hits.rank'
+        ) }} as dcg,
         {{ ordered_aggregate(
             'sum', 'case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end', 'hits.rank'
         ) }} as precision_sum,
