@@ -87,3 +87,17 @@ def test_the_switch(tmp_path, monkeypatch):
     monkeypatch.setenv("MOVIEREC_SERVE_FROM", "sparkle")
     with pytest.raises(ValueError, match="MOVIEREC_SERVE_FROM='sparkle': expected spark or duckdb"):
         serve_from_spark()
+
+
+def test_the_library_functions_follow_the_switch(tmp_path, monkeypatch):
+    """movierec.serving.recommend & co. (the shared default service) read the Spark tables too."""
+    import movierec.serving as serving
+
+    folder = _spark_tables(tmp_path / "spark")
+    monkeypatch.setenv("MOVIEREC_SPARK_DIR", str(folder))
+    monkeypatch.setenv("MOVIEREC_SERVE_FROM", "spark")
+    monkeypatch.setattr(serving, "_default", {})
+    assert serving.default_service().path == folder / "serving.duckdb"
+    monkeypatch.setenv("MOVIEREC_SERVE_FROM", "duckdb")
+    monkeypatch.setenv("MOVIEREC_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    assert serving.default_service().path == tmp_path / "w.duckdb"
