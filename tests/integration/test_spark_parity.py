@@ -1,11 +1,16 @@
 """The same dbt project on Apache Spark (issue 15): `dbt build --target spark` on the tiny sample,
 in local mode, against the DuckDB build of the same sample.
 
-One Spark build per module (a dbt subprocess: its JVM starts once, about 30 s). Spark reads the
-raw tables as Parquet files written by ingestion's Parquet sink from the DuckDB warehouse's raw
-schema, so both engines start from the same rows. Every table Spark materialized is compared
-with DuckDB's: exact row counts, every value equal, floats within 1e-9. The split is compared
-row by row (int_ratings_train and int_ratings_test are tables on both engines).
+One Spark build per module (a subprocess: its JVM starts once, about 30 s), in `make spark-demo`'s
+three steps: `dbt build` up to the marts, `movierec fit-spark`, `dbt build` of the serving and
+evaluation marts that read the fits. Spark reads the raw tables as Parquet files written by
+ingestion's Parquet sink from the DuckDB warehouse's raw schema, so both engines start from the
+same rows. Every table of the first build is compared with DuckDB's: exact row counts, every
+value equal, floats within 1e-9. The split is compared row by row (int_ratings_train and
+int_ratings_test are tables on both engines). The serving and evaluation marts cannot equal
+DuckDB's (MLlib fits other factors): they are checked for form (the contract's columns and types,
+one list per key, ranks 1..k), and against DuckDB where the numbers must agree (the bias
+baseline's runs and metrics, the popularity fallback); the serving API answers from them.
 Skipped when pyspark or Java is missing.
 """
 
