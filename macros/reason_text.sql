@@ -6,10 +6,10 @@
 
     `label` is the rated movie's dim_movies.label, `rating` the user's rating of it and
     `rating_max` the top of the rating scale (serving_config.rating_max). Numbers print as %g:
-    4 not 4.0, 3.5 as is.
+    4 not 4.0, 3.5 as is (macro number_text).
 -#}
 {% macro reason_text(label, rating, rating_max) -%}
     'because you rated ' || {{ label }}
-        || ' ' || printf('%g', cast({{ rating }} as double))
-        || '/' || printf('%g', cast({{ rating_max }} as double))
+        || ' ' || {{ number_text(rating) }}
+        || '/' || {{ number_text(rating_max) }}
 {%- endmacro %}

@@ -9,23 +9,29 @@ runs as (
 ),
 
 -- 95% bootstrap intervals and the paired comparison with the bias baseline (model_metric_intervals)
+-- (one row per model and metric: each max() below picks that one value)
 intervals as (
-    pivot (
-        select model_name, metric, ci_low, ci_high, is_better_than_baseline
-        from metrics
-        where metric in ('rmse', 'ndcg')
-    )
-    on metric in ('rmse', 'ndcg')
-    using any_value(ci_low) as ci_low, any_value(ci_high) as ci_high,
-        any_value(is_better_than_baseline) as better
+    select
+        model_name,
+        {%- for metric in ['rmse', 'ndcg'] %}
+        max(case when metric = '{{ metric }}' then ci_low end) as {{ metric }}_ci_low,
+        max(case when metric = '{{ metric }}' then ci_high end) as {{ metric }}_ci_high,
+        max(case when metric = '{{ metric }}' then is_better_than_baseline end) as {{ metric }}_better
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from metrics
+    group by model_name
 ),
 
 wide as (
-    pivot (select model_name, metric, value from metrics)
-    on metric in (
-        'rmse', 'mae', 'precision', 'recall', 'ndcg', 'map', 'hit_rate', 'catalog_coverage', 'long_tail_share'
-    )
-    using any_value(value)
+    select
+        model_name,
+        {%- for metric in ['rmse', 'mae', 'precision', 'recall', 'ndcg', 'map', 'hit_rate', 'catalog_coverage',
+                           'long_tail_share'] %}
+        max(case when metric = '{{ metric }}' then value end) as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from metrics
+    group by model_name
 ),
 
 final as (

@@ -38,8 +38,8 @@ final as (
         count(distinct user_id) as user_count,
         count(*) as rating_count,
         -- in a fixed order: an unordered float sum can differ in the last digit between builds
-        sqrt(avg(power(predicted_rating - rating, 2) order by user_id, movie_id)) as rmse,
-        avg(abs(predicted_rating - rating) order by user_id, movie_id) as mae
+        sqrt({{ ordered_aggregate('avg', 'power(predicted_rating - rating, 2)', 'user_id, movie_id') }}) as rmse,
+        {{ ordered_aggregate('avg', 'abs(predicted_rating - rating)', 'user_id, movie_id') }} as mae
     from bucketed
     group by model_name, activity_bucket_floor, activity_bucket
 )

@@ -23,7 +23,7 @@ user_metrics as (
 ),
 
 intervals as (
-    select * from {{ ref('model_metric_intervals') }}
+    {{ metric_intervals() }}
 ),
 
 split_name as (
@@ -36,7 +36,7 @@ rating_metrics as (
     select
         model_name,
         'rmse' as metric,
-        sqrt(avg(power(predicted_rating - rating, 2) order by user_id, movie_id)) as value
+        sqrt({{ ordered_aggregate('avg', 'power(predicted_rating - rating, 2)', 'user_id, movie_id') }}) as value
     from predictions
     group by model_name
 
@@ -45,7 +45,7 @@ rating_metrics as (
     select
         model_name,
         'mae' as metric,
-        avg(abs(predicted_rating - rating) order by user_id, movie_id) as value
+        {{ ordered_aggregate('avg', 'abs(predicted_rating - rating)', 'user_id, movie_id') }} as value
     from predictions
     group by model_name
 ),
@@ -53,20 +53,20 @@ rating_metrics as (
 -- Averages in user order: a float sum depends on the order of its terms, and an unordered
 -- aggregate's order depends on thread scheduling, so the same build could differ in the last digit.
 ranking_metrics as (
-    unpivot (
-        select
-            model_name,
-            avg(precision_at_k order by user_id) as precision,
-            avg(recall_at_k order by user_id) as recall,
-            avg(ndcg_at_k order by user_id) as ndcg,
-            avg(average_precision order by user_id) as map,
-            avg(is_hit order by user_id) as hit_rate
-        from user_metrics
-        where ndcg_at_k is not null
-        group by model_name
-    )
-    on precision, recall, ndcg, map, hit_rate
-    into name metric value value
+    {%- for metric, column in [('precision', 'precision_at_k'), ('recall', 'recall_at_k'), ('ndcg', 'ndcg_at_k'),
+                               ('map', 'average_precision'), ('hit_rate', 'is_hit')] %}
+    select
+        model_name,
+        '{{ metric }}' as metric,
+        {{ ordered_aggregate('avg', column, 'user_id') }} as value
+    from user_metrics
+    where ndcg_at_k is not null
+    group by model_name
+    {%- if not loop.last %}
+
+    union all
+    {% endif %}
+    {%- endfor %}
 ),
 
 catalog as (
@@ -89,7 +89,7 @@ list_metrics as (
     select
         recommendations.model_name,
         'long_tail_share' as metric,
-        avg((not movies.is_head)::integer) as value
+        avg(cast(not movies.is_head as integer)) as value
     from recommendations
     inner join movies
         on recommendations.movie_id = movies.movie_id
@@ -102,7 +102,7 @@ final as (
         rating_metrics.model_name,
         split_name.split,
         rating_metrics.metric,
-        null::integer as k,
+        cast(null as integer) as k,
         rating_metrics.value
     from rating_metrics
     cross join split_name

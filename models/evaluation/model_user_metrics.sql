@@ -23,8 +23,8 @@ rating_errors as (
         model_name,
         user_id,
         count(*) as rating_count,
-        sum(power(predicted_rating - rating, 2) order by movie_id) as squared_error_sum,
-        sum(abs(predicted_rating - rating) order by movie_id) as absolute_error_sum
+        {{ ordered_aggregate('sum', 'power(predicted_rating - rating, 2)', 'movie_id') }} as squared_error_sum,
+        {{ ordered_aggregate('sum', 'abs(predicted_rating - rating)', 'movie_id') }} as absolute_error_sum
     from predictions
     group by model_name, user_id
 ),
@@ -41,9 +41,9 @@ relevant_counts as (
 ideal_dcg as (
     select
         relevant_n.n as relevant_count,
-        sum(1 / log2(ranks.n_rank + 1) order by ranks.n_rank) as idcg
-    from range(1, {{ k }} + 1) as relevant_n (n)
-    cross join range(1, {{ k }} + 1) as ranks (n_rank)
+        {{ ordered_aggregate('sum', '1 / log2(ranks.n_rank + 1)', 'ranks.n_rank') }} as idcg
+    from {{ integer_range(1, k, 'relevant_n', 'n') }}
+    cross join {{ integer_range(1, k, 'ranks', 'n_rank') }}
     where ranks.n_rank <= relevant_n.n
     group by relevant_n.n
 ),
@@ -54,7 +54,7 @@ hits as (
         user_id,
         rank,
         is_relevant,
-        sum(is_relevant::integer) over (
+        sum(cast(is_relevant as integer)) over (
             partition by model_name, user_id order by rank
             rows between unbounded preceding and current row
         ) as hits_so_far
@@ -66,11 +66,13 @@ per_user as (
     select
         hits.model_name,
         hits.user_id,
-        sum(hits.is_relevant::integer) as hit_count,
-        sum(case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end order by hits.rank) as dcg,
-        sum(
-            case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end order by hits.rank
-        ) as precision_sum,
+        sum(cast(hits.is_relevant as integer)) as hit_count,
+        {{ ordered_aggregate(
+            'sum', 'case when hits.is_relevant then 1 / log2(hits.rank + 1) else 0 end', 'hits.rank'
+        ) }} as dcg,
+        {{ ordered_aggregate(
+            'sum', 'case when hits.is_relevant then hits.hits_so_far / hits.rank else 0 end', 'hits.rank'
+        ) }} as precision_sum,
         any_value(relevant_counts.relevant_count) as relevant_count
     from hits
     inner join relevant_counts
@@ -86,7 +88,7 @@ per_user_scored as (
         per_user.hit_count / per_user.relevant_count as recall_at_k,
         per_user.dcg / ideal_dcg.idcg as ndcg_at_k,
         per_user.precision_sum / least(per_user.relevant_count, {{ k }}) as average_precision,
-        (per_user.hit_count > 0)::integer as is_hit
+        cast(per_user.hit_count > 0 as integer) as is_hit
     from per_user
     inner join ideal_dcg
         on least(per_user.relevant_count, {{ k }}) = ideal_dcg.relevant_count

@@ -9,7 +9,7 @@ runs as (
 final as (
     select
         model_name,
-        cast(hyperparameters as json) as hyperparameters,
+        {{ as_json('hyperparameters') }} as hyperparameters,
         fit_seconds,
         train_rmse,
         train_ratings,

@@ -25,7 +25,7 @@ rated_movies as (
         movies.release_year,
         movies.rating_count,
         movies.rating_count / user_count.user_count as score,
-        row_number() over (order by movies.rating_count desc, movies.movie_id) as popularity_rank
+        cast(row_number() over (order by movies.rating_count desc, movies.movie_id) as bigint) as popularity_rank
     from movies
     cross join user_count
     where movies.rating_count > 0

@@ -54,7 +54,7 @@ fitted_models as (
         model_name,
         count(*) as movie_count,
         count(factors) as factor_movie_count,
-        coalesce(max(len(factors)), 0) as factor_count
+        cast(coalesce(max({{ array_length('factors') }}), 0) as bigint) as factor_count
     from movie_factors
     group by model_name
 ),

@@ -39,11 +39,12 @@ movies as (
 movie_factors as (
     select
         movie_factors.movie_id,
-        movie_factors.factors
+        movie_factors.factors,
+        {{ dot_product('movie_factors.factors', 'movie_factors.factors') }} as squared_norm
     from {{ ref('movie_factors') }} as movie_factors
     inner join config
         on movie_factors.model_name = config.model_name
-    where array_inner_product(movie_factors.factors, movie_factors.factors) > 0
+    where {{ dot_product('movie_factors.factors', 'movie_factors.factors') }} > 0
 ),
 
 candidates as (
@@ -59,29 +60,17 @@ pairs as (
     select
         movie_factors.movie_id,
         candidates.movie_id as similar_movie_id,
-        array_cosine_similarity(movie_factors.factors, candidates.factors) as similarity
+        {{ cosine_similarity(
+            'movie_factors.factors', 'candidates.factors', 'movie_factors.squared_norm', 'candidates.squared_norm'
+        ) }} as similarity
     from movie_factors
     inner join candidates
         on movie_factors.movie_id != candidates.movie_id
 ),
 
-top_similar as (
-    select
-        movie_id,
-        arg_max(
-            {'similar_movie_id': similar_movie_id, 'similarity': similarity},
-            {'similarity': similarity, 'smaller_movie_id_first': -similar_movie_id},
-            {{ k }}
-        ) as picks
-    from pairs
-    group by movie_id
-),
-
+-- the k most similar per movie (equal similarity: the smaller similar_movie_id)
 picked as (
-    select
-        movie_id,
-        unnest(picks, recursive := true)
-    from top_similar
+    {{ top_k_per_group('pairs', 'movie_id', 'similar_movie_id', 'similarity', k) }}
 ),
 
 ranked as (

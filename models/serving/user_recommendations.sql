@@ -31,7 +31,7 @@ config as (
 
 -- not materialized: each use scans the table (a materialized copy would cost memory and hide
 -- the table's size from the optimizer)
-ratings as not materialized (
+ratings as {{ not_materialized() }} (
     select * from {{ ref('serving_user_ratings') }}
 ),
 
@@ -78,7 +78,8 @@ movie_factors as (
     select
         movie_factors.movie_id,
         movie_factors.bias,
-        movie_factors.factors
+        movie_factors.factors,
+        {{ dot_product('movie_factors.factors', 'movie_factors.factors') }} as squared_norm
     from {{ ref('movie_factors') }} as movie_factors
     where movie_factors.model_name = (select model_name from config)
 ),
@@ -99,7 +100,7 @@ all_pairs as (
         scored_users.user_id,
         movie_factors.movie_id,
         config.global_mean + scored_users.bias + movie_factors.bias
-            + coalesce(array_inner_product(scored_users.factors, movie_factors.factors), 0) as score
+            + coalesce({{ dot_product('scored_users.factors', 'movie_factors.factors') }}, 0) as score
     from scored_users
     cross join movie_factors
     cross join config
@@ -108,30 +109,15 @@ all_pairs as (
 scored_pairs as (
     select all_pairs.*
     from all_pairs
-    anti join ratings
+    {{ anti_join() }} ratings
         on all_pairs.user_id = ratings.user_id
         and all_pairs.movie_id = ratings.movie_id
 ),
 
--- top-k per user in one pass (a bounded heap, much cheaper than a window over every pair);
--- the struct key breaks equal scores by the smaller movie_id
-top_movies as (
-    select
-        user_id,
-        arg_max(
-            {'movie_id': movie_id, 'score': score},
-            {'score': score, 'smaller_movie_id_first': -movie_id},
-            {{ k }}
-        ) as picks
-    from scored_pairs
-    group by user_id
-),
-
+-- top-k per user (on DuckDB in one pass: a bounded heap, much cheaper than a window over every
+-- pair); equal scores: the smaller movie_id first
 picked as (
-    select
-        user_id,
-        unnest(picks, recursive := true)
-    from top_movies
+    {{ top_k_per_group('scored_pairs', 'user_id', 'movie_id', 'score', k) }}
 ),
 
 ranked as (
@@ -159,7 +145,9 @@ reason_candidates as (
         ranked.movie_id,
         liked.movie_id as reason_movie_id,
         liked.rating as reason_rating,
-        array_cosine_similarity(recommended.factors, rated.factors) as similarity
+        {{ cosine_similarity(
+            'recommended.factors', 'rated.factors', 'recommended.squared_norm', 'rated.squared_norm'
+        ) }} as similarity
     from ranked
     inner join liked
         on ranked.user_id = liked.user_id
@@ -168,8 +156,19 @@ reason_candidates as (
     inner join movie_factors as rated
         on liked.movie_id = rated.movie_id
     -- zero vectors have no direction: DuckDB returns -1 for them, the filter drops them
-    where array_inner_product(rated.factors, rated.factors) > 0
-        and array_inner_product(recommended.factors, recommended.factors) > 0
+    where rated.squared_norm > 0
+        and recommended.squared_norm > 0
+),
+
+reasons_ranked as (
+    select
+        user_id,
+        movie_id,
+        reason_movie_id,
+        reason_rating,
+        row_number() over (partition by user_id, movie_id order by similarity desc, reason_movie_id) as reason_rank
+    from reason_candidates
+    where {{ is_finite('similarity') }} and similarity > 0
 ),
 
 reasons as (
@@ -178,9 +177,8 @@ reasons as (
         movie_id,
         reason_movie_id,
         reason_rating
-    from reason_candidates
-    where isfinite(similarity) and similarity > 0
-    qualify row_number() over (partition by user_id, movie_id order by similarity desc, reason_movie_id) = 1
+    from reasons_ranked
+    where reason_rank = 1
 ),
 
 model_recommendations as (
@@ -210,7 +208,7 @@ fallback_users as (
         user_rating_counts.user_id,
         user_rating_counts.rating_count
     from user_rating_counts
-    anti join served_users
+    {{ anti_join() }} served_users
         on user_rating_counts.user_id = served_users.user_id
 ),
 
@@ -236,12 +234,12 @@ fallback_candidates as (
     from fallback_users
     inner join popular
         on popular.popularity_rank <= fallback_users.rating_count + {{ k }}
-    anti join fallback_user_ratings
+    {{ anti_join() }} fallback_user_ratings
         on fallback_users.user_id = fallback_user_ratings.user_id
         and popular.movie_id = fallback_user_ratings.movie_id
 ),
 
-fallback_recommendations as (
+fallback_ranked as (
     select
         'popularity' as model_name,
         user_id,
@@ -249,7 +247,12 @@ fallback_recommendations as (
         movie_id,
         score
     from fallback_candidates
-    qualify row_number() over (partition by user_id order by popularity_rank) <= {{ k }}
+),
+
+fallback_recommendations as (
+    select *
+    from fallback_ranked
+    where rank <= {{ k }}
 ),
 
 all_recommendations as (
@@ -287,7 +290,7 @@ final as (
         cast(all_recommendations.score as double) as score,
         case
             when all_recommendations.is_fallback
-                then 'popular: rated by ' || format('{:,}', popular.rating_count) || ' users'
+                then 'popular: rated by ' || {{ thousands('popular.rating_count') }} || ' users'
             when all_recommendations.reason_movie_id is not null
                 then {{ reason_text('reason_movies.label', 'all_recommendations.reason_rating', 'config.rating_max') }}
         end as reason,

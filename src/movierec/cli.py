@@ -92,7 +92,7 @@ def _serving_errors(func):
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from movierec.serving import Service
 
-    result = Service(args.warehouse).recommend(args.user, args.k, args.model)
+    result = Service(_serving_warehouse(args)).recommend(args.user, args.k, args.model)
     if result.cold_start:
         print(f"User {args.user}: cold start ({result.cold_start_reason}): the most popular movies they have not rated")
     else:
@@ -109,7 +109,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_similar(args: argparse.Namespace) -> int:
     from movierec.serving import Service
 
-    service = Service(args.warehouse)
+    service = Service(_serving_warehouse(args))
     movie_id = args.movie
     if args.title is not None:
         matches = service.search_movies(args.title, limit=6)
@@ -134,6 +134,7 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+@_serving_errors
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -147,7 +148,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"movierec serve: error: {exc}; install fastapi and uvicorn (requirements.txt)", file=sys.stderr)
         return 1
-    serve(args.warehouse, host=args.host, port=args.port, log_level=args.log_level)
+    serve(_serving_warehouse(args), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -262,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=_cmd_ingest)
 
     warehouse_help = "DuckDB file (default: $MOVIEREC_WAREHOUSE or warehouse/movierec.duckdb), read-only"
+    spark_help = (
+        "answer from the tables the Spark target built ($MOVIEREC_SPARK_DIR/tables, through DuckDB views "
+        "written to $MOVIEREC_SPARK_DIR/serving.duckdb); the same as MOVIEREC_SERVE_FROM=spark"
+    )
     rec = sub.add_parser(
         "recommend",
         help="print a user's top-k movies with the reason for each",
@@ -272,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--k", type=int, default=None, help="how many (default: var recommendations_k)")
     rec.add_argument("--model", default=None, help="another fitted model (default: the serving model)")
     rec.add_argument("--warehouse", default=None, help=warehouse_help)
+    rec.add_argument("--spark", action="store_true", help=spark_help)
     rec.set_defaults(func=_cmd_recommend)
 
     sim = sub.add_parser(
@@ -286,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--k", type=int, default=None, help="how many (default: var similar_movies_k)")
     sim.add_argument("--model", default=None, help="another fitted model (default: the serving model)")
     sim.add_argument("--warehouse", default=None, help=warehouse_help)
+    sim.add_argument("--spark", action="store_true", help=spark_help)
     sim.set_defaults(func=_cmd_similar)
 
     summ = sub.add_parser(
@@ -309,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     srv.add_argument("--warehouse", default=None, help=warehouse_help)
+    srv.add_argument("--spark", action="store_true", help=spark_help)
     srv.set_defaults(func=_cmd_serve)
 
     fsp = sub.add_parser(
@@ -322,6 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fsp.set_defaults(func=_cmd_fit_spark)
     return parser
+
+
+def _serving_warehouse(args: argparse.Namespace):
+    """--warehouse, or with --spark the views over the Spark target's tables (movierec.serving.spark_tables)."""
+    if not getattr(args, "spark", False):
+        return args.warehouse
+    if args.warehouse is not None:
+        from movierec.serving import InvalidRequest
+
+        raise InvalidRequest("--spark and --warehouse name two different sources: give one")
+    from movierec.serving.spark_tables import write_spark_views
+
+    return write_spark_views()
 
 
 def _cmd_fit_spark(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ dbt-spark runs dbt Python models only on Databricks (its submission methods are 
 clusters and jobs), so on a local or Thrift Spark the factor models are fitted by this step,
 which reads the split dbt built (movierec.int_ratings_train / int_ratings_test in the Spark
 catalog) and writes one artifact table per model, `movierec.fit_<name>_spark`, in the layout of
-the DuckDB fit models (movierec.models.export: `run`, `user`, `movie` and `prediction` records;
-factors as array<float>): the columns movie_factors / user_factors / model_runs select on DuckDB
-(those serving models are not built on Spark yet):
+the DuckDB fit models (movierec.models.export: `run`, `user`, `movie`, `prediction` and
+`recommendation` records; factors as array<float>): what movie_factors, user_factors,
+model_runs and the evaluation marts select, on both engines:
 
     bias_baseline   mu + b_u + b_i in Spark SQL, the alternating exact updates of
                     movierec.models.baselines.BiasBaseline (movies first, `epochs` sweeps):
@@ -19,9 +19,14 @@ factors as array<float>): the columns movie_factors / user_factors / model_runs 
                     that the ratio of the two weights is movierec's (`ials_unobserved_weight` w0)
 
 Predictions are clipped to the training ratings' range, as movierec's models do; a user or movie
-the fit has not seen gets the baseline alone. The settings are dbt_project.yml's vars.
-Not on Spark: the top-N `recommendation` records (the evaluation marts are DuckDB-only for now),
-and the other models (EASE and kNN need item x item matrices, the Bayesian ones Gibbs sampling).
+the fit has not seen gets the baseline alone. Every model also writes its `recommendation`
+records, as movierec.models.export does: for the evaluation users (test users known to training,
+at most `eval_max_users`, the first by the same fixed hash of the id), the `top_k` training movies
+the user has not rated, by the unclipped score mu + b_u + b_i + p_u . q_i, equal scores by the
+smaller movie_id. The settings are dbt_project.yml's vars. The serving and evaluation marts read
+these tables in a second `dbt build` (source spark_fit; README "Beyond one machine").
+Not on Spark: the other models (EASE and kNN need item x item matrices, the Bayesian ones Gibbs
+sampling).
 """
 
 from __future__ import annotations
@@ -125,6 +130,7 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
     mu, low, high, n_train = float(stats[0]), float(stats[1]), float(stats[2]), int(stats[3])
     say(f"fit-spark: {n_train:,} training ratings, mean {mu:.4f}")
     factors = int(settings["factors"])
+    _evaluation_users(spark, settings.get("eval_max_users"))
     results = {}
 
     # bias baseline, in Spark SQL
@@ -159,6 +165,7 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
         factors,
         user_factors=None,
         movie_factors=None,
+        top_k=int(settings["top_k"]),
     )
 
     # biased MF: MLlib ALS (explicit) on the bias-removed ratings
@@ -183,7 +190,7 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
     }
     results["biased_mf"] = _write_model(
         spark, "biased_mf", mu, low, high, hyper, time.perf_counter() - started + baseline_seconds, n_train, factors,
-        user_factors=user_f, movie_factors=movie_f,
+        user_factors=user_f, movie_factors=movie_f, top_k=int(settings["top_k"]),
     )  # fmt: skip
 
     # iALS: MLlib ALS with implicitPrefs on the training pairs
@@ -206,7 +213,7 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
     results["ials"] = _write_model(
         spark, "ials", None, low, high, hyper, time.perf_counter() - started, n_train, factors,
         user_factors=model.userFactors.localCheckpoint(), movie_factors=model.itemFactors.localCheckpoint(),
-        predicts=False,
+        predicts=False, top_k=int(settings["top_k"]),
     )  # fmt: skip
     for name, figures in results.items():
         rmse = "" if figures["probe_rmse"] is None else f", probe RMSE {figures['probe_rmse']:.4f}"
@@ -214,8 +221,21 @@ def fit_spark(settings: dict | None = None, folder: Path | None = None, say=prin
     return results
 
 
+def _evaluation_users(spark, max_users) -> None:
+    """The temp view `evaluation_users`: movierec.models.export.evaluation_users in Spark SQL (test
+    users known to training, the first `max_users` by (user_id * 2654435761) mod 2^32, ties by id)."""
+    limit = "" if max_users in (None, "", "None") else f"where draw_rank <= {int(max_users)}"
+    spark.sql(f"""
+        select user_id from (
+            select user_id, row_number() over (
+                order by pmod(cast(user_id as bigint) * 2654435761, 4294967296), user_id) as draw_rank
+            from (select distinct user_id from test) as test_users
+            left semi join (select distinct user_id from train) as known using (user_id)
+        ) as drawn {limit}""").localCheckpoint().createOrReplaceTempView("evaluation_users")
+
+
 def _write_model(
-    spark, name, mu, low, high, hyper, seconds, n_train, factors, user_factors, movie_factors, predicts=True
+    spark, name, mu, low, high, hyper, seconds, n_train, factors, user_factors, movie_factors, predicts=True, top_k=10
 ) -> dict:
     """Write movierec.fit_<name>_spark (the artifact layout) and return its probe RMSE."""
     for view, frame in (("model_user_factors", user_factors), ("model_movie_factors", movie_factors)):
@@ -259,21 +279,44 @@ def _write_model(
     ]
     parts = [
         select(
-            "run", "(select 1)", bias=mu_sql if biased else "cast(null as double)",
+            "run", "(select 1)", bias=mu_sql,
             hyperparameters="'" + json.dumps(hyper, sort_keys=True) + "'", fit_seconds=repr(seconds),
             train_rmse=repr(train_rmse) if predicts else "cast(null as double)", train_ratings=str(n_train),
         ),
         select(
             "user", "(select coalesce(user_bias.user_id, uf.id) as user_id, user_bias.bias, uf.features from user_bias "
             "full outer join model_user_factors as uf on user_bias.user_id = uf.id) as users",
-            user_id="user_id", bias="bias" if biased else "cast(null as double)", factors="features",
+            user_id="user_id", bias="bias" if biased else "cast(0.0 as double)", factors="features",
         ),
         select(
             "movie", "(select coalesce(movie_bias.movie_id, mf.id) as movie_id, movie_bias.bias, mf.features from movie_bias "
             "full outer join model_movie_factors as mf on movie_bias.movie_id = mf.id) as movies",
-            movie_id="movie_id", bias="bias" if biased else "cast(null as double)", factors="features",
+            movie_id="movie_id", bias="bias" if biased else "cast(0.0 as double)", factors="features",
         ),
     ]  # fmt: skip
+    # top-k for the evaluation users over the training movies they have not rated (unclipped score)
+    score = f"{mu_sql} + {ub} + {mb} + {dot}"
+    parts.append(
+        select(
+            "recommendation", f"""(
+                select user_id, movie_id, score,
+                    row_number() over (partition by user_id order by score desc, movie_id) as rank
+                from (
+                    select pairs.user_id, pairs.movie_id, {score} as score
+                    from (
+                        select evaluation_users.user_id, movies.movie_id
+                        from evaluation_users cross join (select distinct movie_id from train) as movies
+                    ) as pairs
+                    left anti join train on pairs.user_id = train.user_id and pairs.movie_id = train.movie_id
+                    left join user_bias on pairs.user_id = user_bias.user_id
+                    left join movie_bias on pairs.movie_id = movie_bias.movie_id
+                    left join model_user_factors as uf on pairs.user_id = uf.id
+                    left join model_movie_factors as mf on pairs.movie_id = mf.id
+                ) as scored
+            ) as ranked where rank <= {int(top_k)}""",
+            user_id="user_id", movie_id="movie_id", rank="rank", score="score",
+        )
+    )  # fmt: skip
     if predicts:
         parts.append(
             select(

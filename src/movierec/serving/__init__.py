@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from movierec.arrays import top_k, top_k_rows
+from movierec.ingest.parquet import spark_dir
 from movierec.serving.batch import (
     BATCH_RECOMMENDATIONS_SCHEMA,
     BATCH_SIMILAR_SCHEMA,
@@ -50,6 +51,7 @@ from movierec.serving.readers import (
 )
 from movierec.serving.scoring import fold_in_user, pick_reasons, popular_reason, reason_text, score_movies
 from movierec.serving.service import Service
+from movierec.serving.spark_tables import serve_from_spark
 from movierec.serving.types import (
     MAX_FOLD_IN_RATINGS,
     MAX_K,
@@ -106,11 +108,17 @@ __all__ = [
     "top_k_rows",
 ]
 
-_default: dict[Path, Service] = {}
+_default: dict[Path | tuple, Service] = {}
 
 
 def default_service(warehouse: str | os.PathLike | None = None) -> Service:
-    """A per-call `Service` for the warehouse (default: $MOVIEREC_WAREHOUSE), shared by the functions below."""
+    """A per-call `Service` for the warehouse (default: $MOVIEREC_WAREHOUSE, or the Spark target's tables
+    with MOVIEREC_SERVE_FROM=spark: movierec.serving.spark_tables), shared by the functions below."""
+    if warehouse is None and serve_from_spark():
+        key = ("spark", spark_dir().resolve())
+        if key not in _default:
+            _default[key] = Service()
+        return _default[key]
     path = warehouse_path(warehouse).resolve()
     if path not in _default:
         _default[path] = Service(path)

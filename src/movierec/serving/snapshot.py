@@ -24,6 +24,7 @@ from movierec.serving.readers import (
     read_user_factor_table,
     read_user_histories,
 )
+from movierec.serving.spark_tables import serving_warehouse
 from movierec.serving.types import WarehouseUnavailable
 from movierec.warehouse import connect, warehouse_path
 
@@ -53,7 +54,8 @@ class _SnapshotSource:
         reload_interval: float = 1.0,
         settle_seconds: float = 5.0,
     ) -> None:
-        self.path = warehouse_path(warehouse)
+        # MOVIEREC_SERVE_FROM=spark: the views over the Spark target's tables (spark_tables)
+        self.path = serving_warehouse(warehouse) or warehouse_path(warehouse)
         self.preload = preload
         self.reload_interval = float(reload_interval)
         self._snapshot: _Snapshot | None = None
