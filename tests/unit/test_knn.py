@@ -56,3 +56,35 @@ def test_rows_with_too_few_nonzero_similarities():
 def test_no_neighbours_is_refused():
     with pytest.raises(ValueError, match="n_neighbors must be at least 1"):
         neighbour_average(np.ones((2, 3), dtype=np.float32), np.ones(3), 0)
+
+
+def test_one_block_mixing_every_kind_of_row():
+    # rows with fewer non-zero similarities than n, exactly one n-th value, and ties at the cut,
+    # in one block (each kind takes its own path), in float32 and float64
+    rng = np.random.default_rng(7)
+    sims = (rng.standard_normal((60, 30)) * 0.3).astype(np.float32)
+    sims[:20, 5:] = 0.0  # at most 5 non-zero: fewer than n = 8
+    sims[20:40, :12] = 0.25  # 12 candidates tie for the top 8
+    sims[40:, :4] = 0.0  # plain rows, a few zeros
+    residuals = rng.standard_normal(30)
+    residuals[:12] = 1.5  # the tied candidates share a residual, so any 8 of them give the same sum
+    for dtype in (np.float32, np.float64):
+        block = sims.astype(dtype)
+        for min_neighbors in (1, 6):
+            got = neighbour_average(block, residuals, 8, min_neighbors)
+            np.testing.assert_allclose(got, reference(block, residuals, 8, min_neighbors), rtol=0, atol=1e-12)
+
+
+def test_ties_with_different_residuals_keep_the_entries_argpartition_picks():
+    # the kept tied entries are argpartition's choice on the negated similarities (zeros last),
+    # the rule the scoring has always followed; a transposed (Fortran-ordered) block gives the same
+    sims = np.array([[0.3, 0.5, 0.5, 0.0, 0.5, 0.5, 0.9, 0.5]] * 3, dtype=np.float32)
+    residuals = np.arange(8, dtype=np.float64)
+    key = np.where(sims != 0, -sims, np.inf)
+    picks = np.argpartition(key, 3, axis=1)[:, :4]
+    kept = np.take_along_axis(sims, picks, axis=1).astype(np.float64)
+    expected = (kept * residuals[picks]).sum(axis=1) / np.abs(kept).sum(axis=1)
+    np.testing.assert_allclose(neighbour_average(sims, residuals, 4, 1), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        neighbour_average(np.asfortranarray(sims), residuals, 4, 1), expected, rtol=0, atol=1e-12
+    )
