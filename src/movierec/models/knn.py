@@ -356,7 +356,10 @@ def residual_similarity(
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
     entries. Returns the dense float32 columns x columns matrix s (module docstring formula) with
     a zero diagonal. It is exactly symmetric (s_ij and s_ji are the same sums over the same rows
-    in the same order), which scoring relies on to read a column as a row. Columns are processed in blocks so that the temporaries stay near
+    in the same order), which scoring relies on to read a column as a row; so each block of
+    columns is computed for the rows up to its end only (the upper triangle and the diagonal
+    blocks, about half the products) and the rest is mirrored, with the same values as computing
+    all of it. Columns are processed in blocks so that the temporaries stay near
     `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
     overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """
@@ -370,19 +373,31 @@ def residual_similarity(
     sim = np.zeros((n, n), dtype=np.float32)
     for start in range(0, n, width):
         cols = slice(start, min(start + width, n))
-        numerator = (e_t @ e[:, cols]).toarray()
-        overlap = (b_t @ b[:, cols]).toarray()
-        squares_row = (e2_t @ b[:, cols]).toarray()  # sum of e_ui^2 over users who also rated j
-        squares_col = (b_t @ e2[:, cols]).toarray()  # sum of e_uj^2 over users who also rated i
+        upper = slice(0, cols.stop)  # rows i < the block's end: the entries below mirror later ones
+        numerator = (_first_rows(e_t, cols.stop) @ e[:, cols]).toarray()
+        overlap = (_first_rows(b_t, cols.stop) @ b[:, cols]).toarray()
+        squares_row = (_first_rows(e2_t, cols.stop) @ b[:, cols]).toarray()  # sum of e_ui^2 over users who also rated j
+        squares_col = (_first_rows(b_t, cols.stop) @ e2[:, cols]).toarray()  # sum of e_uj^2 over users who also rated i
         denominator = np.sqrt(squares_row * squares_col)
         block = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
         if shrinkage > 0:
             overlap *= overlap_scale
             block *= overlap / (overlap + shrinkage)
-        sim[:, cols] = block
+        sim[upper, cols] = block
         log.update(cols.stop)
+    for start in range(0, n, width):  # the lower triangle: s_ij = s_ji exactly
+        cols = slice(start, min(start + width, n))
+        sim[cols.stop :, cols] = sim[cols, cols.stop :].T
     np.fill_diagonal(sim, 0.0)
     return sim
+
+
+def _first_rows(matrix: sp.csr_matrix, stop: int) -> sp.csr_matrix:
+    """Rows [0, stop) of a CSR matrix as a view of its arrays (row slicing would copy them)."""
+    end = matrix.indptr[stop]
+    return sp.csr_matrix(
+        (matrix.data[:end], matrix.indices[:end], matrix.indptr[: stop + 1]), shape=(stop, matrix.shape[1]), copy=False
+    )
 
 
 def check_similarity_memory(n: int, entity: str, max_memory_gb: float, model: str) -> None:
