@@ -12,7 +12,7 @@ Both models first fit the regularized bias baseline b_ui = mu + b_u + b_i
   with U_ij the users who rated both i and j (for users: the movies both rated). It is computed
   with sparse matrix products over blocks of columns: E^T E (numerators), B^T B with B the 0/1
   pattern (overlaps n_ij), (E∘E)^T B and B^T (E∘E) (the two sums of squares restricted to the
-  overlap); there is no Python loop over ratings.
+  overlap), for the upper triangle only (s is symmetric); there is no Python loop over ratings.
 
 - Prediction: r̂_ui = b_ui + sum_{j in N} s_ij e_uj / sum_{j in N} |s_ij|, where N = N^n_i(u)
   are the n = `n_neighbors` movies rated by u with the largest similarity to i (for `UserKNN`:
