@@ -9,7 +9,11 @@ improved without rebuilding 100M ratings each time:
 
     .venv/bin/python benchmarks/bench_fit_alone.py --warehouse benchmarks/.cache/full-build.duckdb ials item_knn
 
-Models: ials, item_knn, biased_mf, bayesian_mf.
+Models: ials, item_knn, biased_mf, bayesian_mf. `--ials-solver cg` forces iALS's conjugate-gradient
+path (which the size rule picks only at the full size) so that it can be timed and checked on the
+medium warehouse. Rating models print their probe RMSE, top-N models their nDCG@10 and
+precision@10 of the evaluation users' lists against all their held-out ratings (the protocol of
+bench_ranking.py).
 
 The warehouse is opened read-only; build it first (`bench_full_build.py --size full` leaves
 benchmarks/.cache/full-build.duckdb).
@@ -28,7 +32,7 @@ import numpy as np
 MODELS = ("ials", "item_knn", "biased_mf", "bayesian_mf")
 
 
-def make(name: str, n_ratings: int):
+def make(name: str, n_ratings: int, ials_solver: str = "auto"):
     """The model as its fit_<name> dbt model builds it with the default vars, size rules included."""
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BayesianMF, BiasedMF
@@ -36,7 +40,9 @@ def make(name: str, n_ratings: int):
     from movierec.models.topn import ImplicitALS
 
     if name == "ials":  # dbt_project.yml: factors 50, ials_reg 0.03, ials_unobserved_weight 0.1, ials_iterations 8
-        return ImplicitALS(n_factors=50, reg=0.03, unobserved_weight=0.1, iterations=8, seed=42, verbose=True)
+        return ImplicitALS(
+            n_factors=50, reg=0.03, unobserved_weight=0.1, iterations=8, seed=42, verbose=True, solver=ials_solver
+        )
     if name == "biased_mf":  # factors 50 (size rule), mf_reg 0.05, mf_epochs 10
         return BiasedMF(n_factors=biased_mf_factors(50, 10, n_ratings), reg=0.05, epochs=10, seed=42, verbose=True)
     if name == "bayesian_mf":  # bpmf_factors 10, bpmf_samples 100 (size rule), burn-in 10 (fit_bayesian_mf.py)
@@ -52,10 +58,14 @@ def main() -> None:
     parser.add_argument(
         "--eval-users", type=int, default=2000, help="top-10 lists for this many test users (var eval_max_users)"
     )
+    parser.add_argument(
+        "--ials-solver", choices=("auto", "exact", "cg"), default="auto", help="iALS's solver (auto: the size rule)"
+    )
     args = parser.parse_args()
 
     import duckdb
 
+    from movierec.metrics import ranking_metrics
     from movierec.models.blas import one_blas_thread_for_this_process
     from movierec.models.data import training_ratings
     from movierec.models.export import export_artifacts
@@ -69,7 +79,7 @@ def main() -> None:
     rows = []
     for name in args.models:
         wall, cpu = time.perf_counter(), time.process_time()
-        model = make(name, len(train)).fit(train)
+        model = make(name, len(train), args.ials_solver).fit(train)
         fit_s = time.perf_counter() - wall
         artifacts = export_artifacts(model, test, 50, 10, args.eval_users)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -78,6 +88,12 @@ def main() -> None:
             predicted = artifacts.filter(artifacts.column("record").to_numpy(zero_copy_only=False) == "prediction")
             error = predicted.column("predicted_rating").to_numpy() - test.column("rating").to_numpy()
             note = f"probe RMSE {float(np.sqrt(np.mean(error**2))):.4f}"
+        else:
+            lists = artifacts.filter(artifacts.column("record").to_numpy(zero_copy_only=False) == "recommendation")
+            recs = {name: lists.column(name).to_numpy() for name in ("user_id", "rank", "movie_id")}
+            held = {name: test.column(name).to_numpy() for name in ("user_id", "movie_id")}
+            scores = ranking_metrics(recs, held, 10, users=np.unique(recs["user_id"]))
+            note = f"nDCG@10 {scores['ndcg']:.4f}, precision@10 {scores['precision']:.4f}"
         rows.append(
             (
                 name,

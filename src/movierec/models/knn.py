@@ -12,7 +12,7 @@ Both models first fit the regularized bias baseline b_ui = mu + b_u + b_i
   with U_ij the users who rated both i and j (for users: the movies both rated). It is computed
   with sparse matrix products over blocks of columns: E^T E (numerators), B^T B with B the 0/1
   pattern (overlaps n_ij), (E∘E)^T B and B^T (E∘E) (the two sums of squares restricted to the
-  overlap); there is no Python loop over ratings.
+  overlap), for the upper triangle only (s is symmetric); there is no Python loop over ratings.
 
 - Prediction: r̂_ui = b_ui + sum_{j in N} s_ij e_uj / sum_{j in N} |s_ij|, where N = N^n_i(u)
   are the n = `n_neighbors` movies rated by u with the largest similarity to i (for `UserKNN`:
@@ -278,38 +278,69 @@ def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
 def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int, min_neighbors: int = 1) -> np.ndarray:
     """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
     the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
-    candidates."""
+    candidates.
+
+    When there are more candidates than n_neighbors, one pass negates the similarities into a
+    C-ordered float array with the zeros as +inf (so that each row's n_neighbors smallest keys are
+    its largest non-zero similarities), one partition finds each row's n-th key, and the sums run
+    over the n picked entries only (`_picked_average`): no masked copies of the whole block."""
     if n_neighbors < 1:
         raise ValueError("n_neighbors must be at least 1")
     sims = np.asarray(sims)
+    residuals = np.asarray(residuals, dtype=np.float64)
     if sims.shape[1] > n_neighbors:
-        sims = np.where(_largest_nonzero(sims, n_neighbors), sims, 0)
-    sims = sims.astype(np.float64)
-    weighted = sims @ residuals
-    total = np.abs(sims).sum(axis=1)
+        dtype = sims.dtype if np.issubdtype(sims.dtype, np.floating) else np.float64
+        key = np.negative(sims, out=np.empty(sims.shape, dtype=dtype), dtype=dtype)
+        key[sims == 0] = np.inf
+        weighted, total, count = _picked_average(key, residuals, n_neighbors)
+    else:
+        sims = sims.astype(np.float64)
+        weighted = sims @ residuals
+        total = np.abs(sims).sum(axis=1)
+        count = np.count_nonzero(sims, axis=1)
     enough = total > 0
     if min_neighbors > 1:
-        enough &= np.count_nonzero(sims, axis=1) >= min_neighbors
+        enough &= count >= min_neighbors
     return np.divide(weighted, total, out=np.zeros(len(total)), where=enough)
 
 
-def _largest_nonzero(sims: np.ndarray, n: int) -> np.ndarray:
-    """A mask of each row's n largest non-zero entries (all of them where a row has fewer; the
-    zeros it may also mark weigh nothing). One partition finds each row's n-th largest value and
-    the mask is what reaches it: several times faster than selecting indices with argpartition,
-    as the ranking of every movie for every user needs. Rows with ties at that value keep n of the
-    tied entries, as argpartition picks them."""
-    key = np.where(sims != 0, sims, -np.inf)
-    cut = sims.shape[1] - n
-    kth = np.partition(key, cut, axis=1)[:, cut]
-    mask = key >= kth[:, None]
-    tied = np.flatnonzero((np.count_nonzero(mask, axis=1) > n) & np.isfinite(kth))
-    if len(tied):
-        pick = np.argpartition(-key[tied], n - 1, axis=1)[:, :n]
-        rows = np.zeros((len(tied), sims.shape[1]), dtype=bool)
-        np.put_along_axis(rows, pick, True, axis=1)
-        mask[tied] = rows
-    return mask
+def _picked_average(key: np.ndarray, residuals: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sum s e, sum |s| and the count of non-zero s over each row's picks, for `key` = -similarity
+    (targets x candidates, C-ordered, zeros as +inf) with more than n candidates per row.
+
+    The picks are a row's n smallest keys, i.e. its n largest non-zero similarities (all of its
+    non-zero ones where it has fewer). One partition finds each row's n-th smallest key; a row with
+    exactly n keys at most that (the usual case) picks them; a row with ties there keeps n of the
+    tied entries, as `np.argpartition` picks them."""
+    rows = np.arange(len(key))
+    kth = np.partition(key, n - 1, axis=1)[:, n - 1]
+    mask = key <= kth[:, None]
+    count = np.count_nonzero(mask, axis=1)
+    weighted = np.zeros(len(key))
+    total = np.zeros(len(key))
+    nonzero = np.zeros(len(key), dtype=np.int64)
+    few = np.isinf(kth)  # fewer than n non-zero similarities: every non-zero one counts
+    if few.any():
+        sims = np.where(np.isfinite(key[few]), -key[few], 0).astype(np.float64)
+        weighted[few] = sims @ residuals
+        total[few] = np.abs(sims).sum(axis=1)
+        nonzero[few] = np.count_nonzero(sims, axis=1)
+    exact = ~few & (count == n)
+    tied = ~few & (count > n)
+    for chosen, columns in (
+        (
+            rows[exact],
+            lambda r: (np.flatnonzero(mask if len(r) == len(key) else mask[r]) % key.shape[1]).reshape(-1, n),
+        ),
+        (rows[tied], lambda r: np.argpartition(key[r], n - 1, axis=1)[:, :n]),
+    ):
+        if len(chosen):
+            picks = columns(chosen)
+            sims = -key[chosen[:, None], picks].astype(np.float64)
+            weighted[chosen] = np.einsum("rn,rn->r", sims, residuals[picks])
+            total[chosen] = np.abs(sims).sum(axis=1)
+            nonzero[chosen] = n
+    return weighted, total, nonzero
 
 
 def residual_similarity(
@@ -325,7 +356,10 @@ def residual_similarity(
     `residuals` (rows x columns) holds e at the observed entries, `pattern` 1 at the same
     entries. Returns the dense float32 columns x columns matrix s (module docstring formula) with
     a zero diagonal. It is exactly symmetric (s_ij and s_ji are the same sums over the same rows
-    in the same order), which scoring relies on to read a column as a row. Columns are processed in blocks so that the temporaries stay near
+    in the same order), which scoring relies on to read a column as a row; so each block of
+    columns is computed for the rows up to its end only (the upper triangle and the diagonal
+    blocks, about half the products) and the rest is mirrored, with the same values as computing
+    all of it. Columns are processed in blocks so that the temporaries stay near
     `block_memory_mb`; `verbose` logs each block on stderr. `overlap_scale` multiplies the
     overlaps in the shrinkage factor (rows are a sample standing for 1/overlap_scale of the data).
     """
@@ -339,19 +373,31 @@ def residual_similarity(
     sim = np.zeros((n, n), dtype=np.float32)
     for start in range(0, n, width):
         cols = slice(start, min(start + width, n))
-        numerator = (e_t @ e[:, cols]).toarray()
-        overlap = (b_t @ b[:, cols]).toarray()
-        squares_row = (e2_t @ b[:, cols]).toarray()  # sum of e_ui^2 over users who also rated j
-        squares_col = (b_t @ e2[:, cols]).toarray()  # sum of e_uj^2 over users who also rated i
+        upper = slice(0, cols.stop)  # rows i < the block's end: the entries below mirror later ones
+        numerator = (_first_rows(e_t, cols.stop) @ e[:, cols]).toarray()
+        overlap = (_first_rows(b_t, cols.stop) @ b[:, cols]).toarray()
+        squares_row = (_first_rows(e2_t, cols.stop) @ b[:, cols]).toarray()  # sum of e_ui^2 over users who also rated j
+        squares_col = (_first_rows(b_t, cols.stop) @ e2[:, cols]).toarray()  # sum of e_uj^2 over users who also rated i
         denominator = np.sqrt(squares_row * squares_col)
         block = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
         if shrinkage > 0:
             overlap *= overlap_scale
             block *= overlap / (overlap + shrinkage)
-        sim[:, cols] = block
+        sim[upper, cols] = block
         log.update(cols.stop)
+    for start in range(0, n, width):  # the lower triangle: s_ij = s_ji exactly
+        cols = slice(start, min(start + width, n))
+        sim[cols.stop :, cols] = sim[cols, cols.stop :].T
     np.fill_diagonal(sim, 0.0)
     return sim
+
+
+def _first_rows(matrix: sp.csr_matrix, stop: int) -> sp.csr_matrix:
+    """Rows [0, stop) of a CSR matrix as a view of its arrays (row slicing would copy them)."""
+    end = matrix.indptr[stop]
+    return sp.csr_matrix(
+        (matrix.data[:end], matrix.indices[:end], matrix.indptr[: stop + 1]), shape=(stop, matrix.shape[1]), copy=False
+    )
 
 
 def check_similarity_memory(n: int, entity: str, max_memory_gb: float, model: str) -> None:

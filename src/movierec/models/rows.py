@@ -135,9 +135,15 @@ class RowBatches:
     def gather(self, design: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
         """The other side's rows of `design` for each rating of `rows`: (len(rows), width, d),
         zero on the padding. `design` has n_other + 1 rows, the last one zero."""
-        pos, _ = self.positions(rows, width)
-        # np.take: several times faster than fancy indexing for these gathers
-        return np.take(design, np.take(self.other, pos), axis=0)
+        if len(rows) == 1 and width == self.counts[rows[0]]:  # one unpadded row: a slice of `other`
+            begin = self.indptr[rows[0]]
+            index = self.other[begin : begin + width][None, :]
+        else:
+            pos, _ = self.positions(rows, width)
+            index = np.take(self.other, pos)
+        # np.take: several times faster than fancy indexing for these gathers (and than np.take
+        # with `out=`, measured on the CG chunks)
+        return np.take(design, index, axis=0)
 
     def sweep(
         self,
