@@ -104,6 +104,11 @@ def spark_build(tiny_marts, tmp_path_factory) -> dict:
         "if not result.success: sys.exit(3)\n"
         # the second build reuses the first's target folder (partial parsing): keep the first's results
         f"import shutil; shutil.copy({str(tmp / 'target' / 'run_results.json')!r}, {str(tmp / 'pre_fit_results.json')!r})\n"
+        # before the fit, a build that selects a reader of the fits stops at the start, with the steps
+        f"result = dbtRunner().invoke(['build', '--target', 'spark', '--target-path', {str(tmp / 'target')!r}, "
+        f"'--log-path', {str(tmp / 'logs')!r}, '--select', 'model_runs'])\n"
+        "messages = [str(result.exception)] + [str(r.message) for r in (result.result or [])]\n"
+        "print('EARLY ' + json.dumps({'success': result.success, 'messages': messages}))\n"
         "from movierec.spark_fit import fit_spark\n"
         "print('FIT ' + json.dumps(fit_spark(say=lambda *a: None)))\n"
         f"result = dbtRunner().invoke(['build', '--target', 'spark', '--target-path', {str(tmp / 'target')!r}, "
@@ -119,6 +124,7 @@ def spark_build(tiny_marts, tmp_path_factory) -> dict:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     fits = json.loads(next(line[4:] for line in result.stdout.splitlines() if line.startswith("FIT ")))
     random_split = json.loads(next(line[7:] for line in result.stdout.splitlines() if line.startswith("RANDOM ")))
+    early = json.loads(next(line[6:] for line in result.stdout.splitlines() if line.startswith("EARLY ")))
     results = json.loads((tmp / "pre_fit_results.json").read_text())["results"]
     post_fit_results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     return {
@@ -129,8 +135,17 @@ def spark_build(tiny_marts, tmp_path_factory) -> dict:
         "duckdb": tiny_marts,
         "fits": fits,
         "random_split": random_split,
+        "early": early,
         "log": result.stdout,
     }
+
+
+def test_a_build_of_the_fits_readers_before_fit_spark_stops_at_once_and_names_the_steps(spark_build):
+    early = spark_build["early"]
+    assert not early["success"]
+    message = " ".join(early["messages"])
+    assert "model_runs" in message and "fit_bias_baseline_spark" in message, message
+    assert "movierec fit-spark" in message and "--exclude source:spark_fit+" in message, message
 
 
 def test_spark_build_runs_every_portable_model_and_passes_the_data_tests(spark_build):
