@@ -242,7 +242,10 @@ def main() -> None:
     total_s = ingest_s + build_s
     peak_gb = max(ingest.peak(), build.peak()) / 1e9
     limit_s = TARGET_SECONDS.get(args.size)
-    verdict = "within target" if (limit_s is None or total_s <= limit_s) and peak_gb <= TARGET_GB else "OVER TARGET"
+    if limit_s is None:  # the time target is set for the full size only; memory's holds at every size
+        verdict = "memory within target" if peak_gb <= TARGET_GB else "memory OVER TARGET"
+    else:
+        verdict = "within target" if total_s <= limit_s and peak_gb <= TARGET_GB else "OVER TARGET"
     print_table(
         f"Totals ({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB; "
         f"target at full size: {TARGET_SECONDS['full'] // 60} min, {TARGET_GB:.0f} GB)",
