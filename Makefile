@@ -41,11 +41,16 @@ demo: ingest build  ## set up, generate the demo sample, ingest it and run dbt b
 serve: setup  ## the HTTP API on http://127.0.0.1:8000 (OpenAPI docs at /docs)
 	$(BIN)/movierec serve
 
-test: setup java  ## run the whole test suite
-	$(BIN)/python -m pytest
+# The suite on two workers (pytest-xdist): each test module runs whole on one worker, the longest
+# first (their order: LONGEST_MODULES in tests/conftest.py). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
+test: setup java  ## run the whole test suite (on two cores; PYTEST_WORKERS=0: in one process)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 test-fast: setup  ## the tests that take under a few seconds each
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 # The linters' configs: [tool.ruff] in pyproject.toml, .sqlfluff and .sqlfluffignore. sqlfluff renders
 # each model with the dbt templater on an empty in-memory warehouse (its vars: .sqlfluff), so it

@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths to the real data beside the project, and small helpers."""
+"""Shared test fixtures: paths to the real data beside the project, and small helpers; and how
+`make test` shares the suite between two pytest-xdist workers (the groups below)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,45 @@ def run_dbt(args: list[str], warehouse: Path, tmp: Path) -> subprocess.Completed
     result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     return result
+
+
+# --- Two workers (`make test`: pytest -n 2 --dist loadfile --no-loadscope-reorder) -------------
+# Each test module is one unit of work, run whole on one worker in its own order: its module-scoped
+# fixture (a dbt build of a tiny sample, ~10-160 s) is then built once, not once per worker, and
+# test_docs_commands' commands still build on each other in one copy of the project. No two tests
+# write to a shared place: every build has its own warehouse, target and log folders under tmp_path
+# (each worker has its own basetemp), test_docs_commands runs the README's commands in copies of
+# the project, and the servers of test_newcomer_tools take free ports. (Not `--dist loadgroup`:
+# pytest-xdist 3.8.0 groups by renaming each test, which pytest 9 no longer lets it do.)
+#
+# The workers take the modules longest first, so neither is left alone with a long one at the end:
+# the modules listed here first, in this order (seconds on a quiet 2-core machine, serial run), then
+# every other module in collection order (each a few seconds at most). Spark parity and the
+# documented commands, the two longest, go one to each worker from the start.
+LONGEST_MODULES: list[str] = [
+    "integration/test_spark_parity.py",  # ~160 s: dbt build --target spark
+    "integration/test_docs_commands.py",  # ~115 s: make demo, dbt build, make notebooks
+    "integration/test_serving_pipeline.py",  # ~75 s
+    "integration/test_generic_build.py",  # ~75 s
+    "integration/test_no_leakage.py",  # ~70 s
+    "unit/test_serving.py",  # ~50 s
+    "integration/test_newcomer_tools.py",  # ~55 s: make docs, make lab
+    "integration/test_genre_recovery.py",  # ~45 s
+    "integration/test_exploration_marts.py",  # ~35 s
+    "integration/test_pipeline.py",  # ~30 s
+    "integration/test_notebooks.py",  # ~20 s
+    "integration/test_http.py",  # ~15 s
+    "unit/test_dbt_layers.py",  # ~15 s: dbt parse
+]
+_RANK = {module: rank for rank, module in enumerate(LONGEST_MODULES)}
+
+
+def _module(item: pytest.Item) -> str:
+    return Path(item.path).relative_to(PROJECT_ROOT / "tests").as_posix()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # the controller queues the modules in the workers' collection order (the same in each
+        # worker): the longest first; a stable sort keeps each module's own order
+        items.sort(key=lambda item: _RANK.get(_module(item), len(LONGEST_MODULES)))
