@@ -59,7 +59,8 @@ def run_dbt(args: list[str], warehouse: Path, tmp: Path) -> subprocess.Completed
 
 # --- Two workers (`make test`: pytest -n 2 --dist loadfile --no-loadscope-reorder) -------------
 # Each test module is one unit of work, run whole on one worker in its own order: its module-scoped
-# fixture (a dbt build of a tiny sample, ~10-160 s) is then built once, not once per worker, and
+# fixture (a dbt build of a tiny sample, ~10-160 s) is then built once, not once per worker (the
+# session-scoped ones, such as tiny_marts, are built once per worker), and
 # test_docs_commands' commands still build on each other in one copy of the project. No two tests
 # write to a shared place: every build has its own warehouse, target and log folders under tmp_path
 # (each worker has its own basetemp), test_docs_commands runs the README's commands in copies of
@@ -89,7 +90,10 @@ _RANK = {module: rank for rank, module in enumerate(LONGEST_MODULES)}
 
 
 def _module(item: pytest.Item) -> str:
-    return Path(item.path).relative_to(PROJECT_ROOT / "tests").as_posix()
+    try:
+        return Path(item.path).resolve().relative_to((PROJECT_ROOT / "tests").resolve()).as_posix()
+    except ValueError:  # collected from outside tests/: queued with the short modules
+        return ""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

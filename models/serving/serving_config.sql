@@ -8,7 +8,8 @@
     serving tables always build, and `is_requested_model` says when a stand-in serves.
 -#}
 {%- set requested = var('serving_model') -%}
-{%- set engine = var('recommendations_engine') -%}
+{#- on Spark the lists are always scored in SQL (spark__serving_engine) -#}
+{%- set engine = 'sql' if target.type == 'spark' else var('recommendations_engine') -%}
 {%- for name, minimum in [('recommendations_k', 1), ('similar_movies_k', 1),
                            ('recommendations_min_user_ratings', 0), ('similar_movies_min_ratings', 0)] -%}
     {%- set value = var(name) -%}

@@ -77,11 +77,14 @@ def _serving_errors(func):
     """Run a serving command; known serving errors become a message on stderr and exit code 1."""
 
     def run(args: argparse.Namespace) -> int:
-        from movierec.serving import ServingError
-
         try:
             return func(args)
-        except ServingError as exc:
+        except Exception as exc:
+            # imported here, not before the call: `serve` sets the BLAS thread count before numpy loads
+            from movierec.serving import ServingError
+
+            if not isinstance(exc, ServingError):
+                raise
             print(f"movierec {args.command}: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
             return 1
 

@@ -129,6 +129,18 @@ def test_the_cli_default_folder_is_under_the_spark_dir(tmp_path, monkeypatch):
     assert len(_parquet(tmp_path / "spark" / "raw", "ratings")) == 3
 
 
+def test_a_url_spark_dir_is_refused_for_the_default_folder_and_nothing_is_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVIEREC_SPARK_DIR", "s3a://bucket/movierec")
+    with pytest.raises(IngestError, match="MOVIEREC_SPARK_DIR=s3a://bucket/movierec is a URL"):
+        default_parquet_dir()
+    folder = write_files(tmp_path / "in", NETFLIX)
+    args = ["ingest", str(folder), "--warehouse", str(tmp_path / "w.duckdb"), "--max-reject-rate", "1", "--parquet"]
+    assert cli(args) == 1
+    assert "is a URL" in capsys.readouterr().err
+    assert not (tmp_path / "s3a:").exists() and not (tmp_path / "w.duckdb").exists()
+
+
 def test_compare_rows_reports_the_first_difference():
     same = compare_rows("t", ["a", "x"], [(1, 0.5)], [(1, 0.5 + 1e-12)], rel_tol=1e-9, abs_tol=1e-9)
     assert same.ok

@@ -15,6 +15,7 @@ from movierec.serving.spark_tables import (
     SparkTablesMissing,
     serve_from_spark,
     serving_warehouse,
+    tables_version,
     write_spark_views,
 )
 
@@ -68,6 +69,28 @@ def test_views_read_the_folders_at_query_time(tmp_path):
         assert con.execute("select movie_id, title from dim_movies").fetchall() == [(20, "Beta")]
 
 
+def test_a_service_sees_a_spark_rebuild_as_a_new_version_of_its_warehouse(tmp_path):
+    """The views file stays as it is when Spark rewrites the tables: the version a `Service`
+    compares with its snapshot's includes the tables' files, so it reloads instead of mixing."""
+    from movierec.serving.snapshot import _file_version
+
+    folder = _spark_tables(tmp_path / "spark")
+    views = write_spark_views(folder)
+    before = _file_version(views)
+    assert before == _file_version(views)
+    part = folder / "tables" / "movierec.db" / "user_factors"
+    for old in part.glob("*.parquet"):
+        old.unlink()
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'mf' as model_name, 1 as user_id, 0.2::double as bias, [0.1, 0.9]::float[] as factors) "
+            f"to '{part / 'part-00001-new.parquet'}' (format parquet)"
+        )
+    assert _file_version(views) != before
+    assert _file_version(tmp_path / "spark" / "serving.duckdb")[-1] is not None
+    assert tables_version(tmp_path / "other.duckdb") is None  # a DuckDB warehouse: its file alone
+
+
 def test_missing_serving_tables_are_named_with_the_folder(tmp_path):
     folder = _spark_tables(tmp_path / "spark", skip=("user_factors", "movie_factors"))
     with pytest.raises(SparkTablesMissing, match=r"movierec\.db: no Spark table movie_factors, user_factors"):
@@ -101,3 +124,13 @@ def test_the_library_functions_follow_the_switch(tmp_path, monkeypatch):
     monkeypatch.setenv("MOVIEREC_SERVE_FROM", "duckdb")
     monkeypatch.setenv("MOVIEREC_WAREHOUSE", str(tmp_path / "w.duckdb"))
     assert serving.default_service().path == tmp_path / "w.duckdb"
+
+
+def test_a_url_spark_dir_is_refused_as_a_serving_error(tmp_path, monkeypatch):
+    from movierec.serving.types import WarehouseUnavailable
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVIEREC_SPARK_DIR", "s3a://bucket/movierec")
+    with pytest.raises(WarehouseUnavailable, match="s3a://bucket/movierec is a URL"):
+        write_spark_views()
+    assert not (tmp_path / "s3a:").exists()

@@ -34,9 +34,12 @@ def test_the_two_longest_modules_are_queued_first():
 
 
 def _pytest_line(*make_args: str) -> str:
+    # without the calling make's variables (`make test PYTEST_WORKERS=0` passes them down in MAKEFLAGS)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_WORKERS")}
     recipe = subprocess.run(
         ["make", "-n", "--no-print-directory", "test", *make_args],
         cwd=PROJECT_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,

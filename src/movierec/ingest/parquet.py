@@ -28,7 +28,14 @@ def spark_dir() -> Path:
 
 
 def default_parquet_dir() -> Path:
-    """The folder the Spark target reads the raw tables from: <spark dir>/raw."""
+    """The folder the Spark target reads the raw tables from: <spark dir>/raw. Refused when
+    $MOVIEREC_SPARK_DIR is a URL (a Path would turn `s3a://b` into a local folder `s3a:/b`)."""
+    raw = os.environ.get(SPARK_DIR_ENV, "")
+    if "://" in raw:
+        raise IngestError(
+            f"{SPARK_DIR_ENV}={raw} is a URL: give --parquet a local folder, then copy it there "
+            "(the Spark target reads the URL)"
+        )
     return spark_dir() / "raw"
 
 

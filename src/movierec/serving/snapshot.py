@@ -24,7 +24,7 @@ from movierec.serving.readers import (
     read_user_factor_table,
     read_user_histories,
 )
-from movierec.serving.spark_tables import serving_warehouse
+from movierec.serving.spark_tables import serving_warehouse, tables_version
 from movierec.serving.types import WarehouseUnavailable
 from movierec.warehouse import connect, warehouse_path
 
@@ -203,14 +203,16 @@ class _SnapshotSource:
 
 
 def _file_version(path: Path) -> tuple:
-    """What changes when the warehouse is rewritten: the file's identity, size and time, and its WAL's."""
+    """What changes when the warehouse is rewritten: the file's identity, size and time, and its WAL's.
+    For the views over the Spark tables, which a Spark rebuild leaves as they are, also the tables'
+    Parquet files (spark_tables.tables_version)."""
     st = os.stat(path)
     try:
         wal = os.stat(f"{path}.wal")
         wal_version = (wal.st_size, wal.st_mtime_ns)
     except FileNotFoundError:
         wal_version = None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, wal_version)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, wal_version, tables_version(Path(path)))
 
 
 def _explain(exc: Exception, path: Path) -> str:

@@ -10,8 +10,10 @@ shell) then opens it like the DuckDB warehouse.
 
 One switch chooses it: `MOVIEREC_SERVE_FROM=spark` in the environment (every `Service` without
 an explicit warehouse then reads the Spark tables), or `--spark` on `movierec recommend`,
-`similar` and `serve`. The views read the folders at query time, so a Spark rebuild is seen by
-the next connection; the file itself is rewritten whenever a service is created. DuckDB's
+`similar` and `serve`. The views read the folders at query time, and a `Service` counts the
+tables' Parquet files in its warehouse's version (`tables_version`), so after a Spark rebuild it
+reloads its snapshot as after a DuckDB one, never mixing old and new tables; the file itself is
+rewritten whenever a service is created. DuckDB's
 Parquet reader is built into the Python wheel: nothing is downloaded.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from movierec.ingest.parquet import spark_dir
-from movierec.serving.types import WarehouseUnavailable
+from movierec.serving.types import InvalidRequest, WarehouseUnavailable
 
 SERVE_FROM = "MOVIEREC_SERVE_FROM"
 SCHEMA = "movierec"
@@ -49,7 +51,7 @@ def serve_from_spark() -> bool:
         return False
     if value == "spark":
         return True
-    raise ValueError(f"{SERVE_FROM}={os.environ[SERVE_FROM]!r}: expected spark or duckdb")
+    raise InvalidRequest(f"{SERVE_FROM}={os.environ[SERVE_FROM]!r}: expected spark or duckdb")
 
 
 def write_spark_views(folder: str | os.PathLike | None = None, out: str | os.PathLike | None = None) -> Path:
@@ -58,9 +60,12 @@ def write_spark_views(folder: str | os.PathLike | None = None, out: str | os.Pat
     `folder` is the Spark directory (default $MOVIEREC_SPARK_DIR, else warehouse/spark); `out`
     the file (default <folder>/serving.duckdb). Raises SparkTablesMissing, naming the folder and
     the tables, when the serving tables have not been built on Spark."""
+    raw = str(folder or os.environ.get("MOVIEREC_SPARK_DIR", ""))
+    if "://" in raw:  # checked on the string: a Path would turn `s3a://b` into the local folder `s3a:/b`
+        raise WarehouseUnavailable(
+            f"the Spark directory {raw} is a URL: serving reads a local copy of the table folders"
+        )
     base = Path(folder or spark_dir())
-    if "://" in str(base):
-        raise ValueError(f"the Spark directory {base} is a URL: serving reads a local copy of the table folders")
     tables_dir = spark_tables_folder(base).resolve()
     tables = sorted(p.name for p in tables_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))) if tables_dir.is_dir() else []  # fmt: skip
     missing = [name for name in REQUIRED if name not in tables]
@@ -94,6 +99,23 @@ def serving_warehouse(warehouse: str | os.PathLike | None = None) -> Path | None
     if warehouse is not None or not serve_from_spark():
         return None
     return write_spark_views()
+
+
+def tables_version(views_file: Path) -> tuple | None:
+    """What changes when Spark rewrites the tables behind a views file: each Parquet file's name,
+    size and time (None for any other warehouse). A `Service` compares it with its snapshot's, so
+    a Spark rebuild is reloaded like a DuckDB one, never mixed with the previous tables."""
+    if views_file.name != VIEW_FILE:
+        return None
+    folder = spark_tables_folder(views_file.parent)
+    files = []
+    for part in folder.glob("*/*.parquet"):
+        try:
+            st = part.stat()
+        except FileNotFoundError:  # removed while listing: a rewrite under way, seen on the next look
+            continue
+        files.append((part.parent.name, part.name, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(files))
 
 
 def _factor_count(con, tables_dir: Path, tables: list[str]) -> int | None:
