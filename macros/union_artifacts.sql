@@ -8,26 +8,33 @@
 {% endmacro %}
 
 {% macro default__union_artifacts(record, columns) %}
-    {%- for name in var('recommenders') %}
-    select {{ columns | join(', ') }}
-    from {{ ref('fit_' ~ name) }}
-    where record = '{{ record }}'
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {%- set relations = [] -%}
+    {%- for name in var('recommenders') -%}
+        {%- do relations.append(ref('fit_' ~ name)) -%}
+    {%- endfor -%}
+    {{- artifact_selects(relations, record, columns) -}}
 {% endmacro %}
 
 {#- On Spark: the tables `movierec fit-spark` wrote (source spark_fit), for the models it fits
     that var `recommenders` lists. -#}
 {% macro spark__union_artifacts(record, columns) %}
-    {%- set names = [] -%}
+    {%- set relations = [] -%}
     {%- for name in ['bias_baseline', 'biased_mf', 'ials'] if name in var('recommenders') -%}
-        {%- do names.append(name) -%}
+        {%- do relations.append(source('spark_fit', 'fit_' ~ name ~ '_spark')) -%}
     {%- endfor -%}
-    {%- for name in names %}
+    {%- if not relations -%}
+        {{ exceptions.raise_compiler_error(
+            "On Spark, var recommenders must list at least one of the models movierec fit-spark fits: "
+            ~ "bias_baseline, biased_mf, ials") }}
+    {%- endif -%}
+    {{- artifact_selects(relations, record, columns) -}}
+{% endmacro %}
+
+{#- The rows of one record kind from each artifact table, as one union. -#}
+{% macro artifact_selects(relations, record, columns) %}
+    {%- for relation in relations %}
     select {{ columns | join(', ') }}
-    from {{ source('spark_fit', 'fit_' ~ name ~ '_spark') }}
+    from {{ relation }}
     where record = '{{ record }}'
     {%- if not loop.last %}
     union all
