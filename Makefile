@@ -210,6 +210,6 @@ spark-demo: setup java sample  ## the sample on local Spark: ingest --parquet, d
 	$(BIN)/dbt build --target spark --select $(SPARK_POST_FIT)
 	@echo "serve it: .venv/bin/movierec recommend --spark --user ID, or MOVIEREC_SERVE_FROM=spark make serve"
 
-bench-spark: setup java  ## the pipeline on DuckDB and on local Spark side by side (SIZE=demo|medium, default demo)
-	$(BIN)/python benchmarks/bench_spark.py --size $(or $(SIZE),demo)
+bench-spark: setup java  ## the full pipeline (ingest, SQL models, fits, serving + evaluation marts) on DuckDB and local Spark side by side, slowest nodes per stage (SIZE=tiny|demo|medium, default demo; ENGINES=duckdb or spark for one side); figures also in benchmarks/.cache/bench-spark-SIZE.md
+	$(BIN)/python benchmarks/bench_spark.py --size $(or $(SIZE),demo) $(if $(ENGINES),--engines $(ENGINES))
 bench: bench-spark

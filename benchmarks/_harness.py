@@ -35,12 +35,24 @@ class Result:
         return "within target" if ok else "OVER TARGET"
 
 
-def run(step: str, cmd: list[str], target_seconds=None, target_gb=None, env=None, note="") -> Result:
-    """Run `cmd` from the project root; fail loudly if it fails."""
+def load_average() -> str:
+    """The machine's 1-minute load average, with the core count to read it against."""
+    return f"{os.getloadavg()[0]:.1f} (1-minute average) on {os.cpu_count()} cores"
+
+
+def run(
+    step: str, cmd: list[str], target_seconds=None, target_gb=None, env=None, note="", stdout: Path | None = None
+) -> Result:
+    """Run `cmd` from the project root; fail loudly if it fails. `stdout`: a file that gets its output."""
     print(f"[bench] {step}: {' '.join(map(str, cmd))}", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    proc = subprocess.Popen([str(c) for c in cmd], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
+    out = open(stdout, "w") if stdout is not None else None  # noqa: SIM115 (closed below, after the wait)
+    try:
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if out is not None:
+            out.close()
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
