@@ -261,10 +261,8 @@ def main() -> int:
         raise
 
     table = side_by_side(bench.stages, engines)
-    print(
-        f"\nbench_spark: size {args.size}, local[2] Spark (driver {args.spark_memory}) against DuckDB (2 threads), "
-        f"vars {VARS}"
-    )
+    sides = {"duckdb": "DuckDB (2 threads)", "spark": f"local[2] Spark (driver {args.spark_memory})"}
+    print(f"\nbench_spark: size {args.size}, {' against '.join(sides[e] for e in engines)}, vars {VARS}")
     for row in table:
         print(row)
     if "spark" in engines:
@@ -303,8 +301,15 @@ def side_by_side(stages: list[Stage], engines: list[str]) -> list[str]:
             row.append("" if top is None else f"{top:.2f}")
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines = [
+        "| "
+        + " | ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        + " |"
+        for row in rows
+    ]
+    lines.insert(
+        1, "|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
+    )
     return lines
 
 
