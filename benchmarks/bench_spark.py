@@ -121,7 +121,7 @@ def dbt_names(args: list, env: dict) -> list[str]:
 
 
 class Bench:
-    """Runs the stages of one engine, printing each result line and appending it to the results file."""
+    """Runs the stages, printing each one's result line as it finishes and appending it to the results file."""
 
     def __init__(self, size: str, results_file: Path, top: int) -> None:
         self.size, self.results_file, self.top = size, results_file, top
