@@ -23,8 +23,11 @@ process tree for DuckDB), DuckDB's four first, then Spark's:
                             stage's slowest nodes
 
 Like for like, every dbt run of both engines gets the same vars (VARS): the three models Spark
-fits (`recommenders`: global_mean, movie_mean, popularity and the rest are DuckDB-only) and
-`recommendations_engine: sql` (Spark always scores in SQL). fit-spark fits those three always.
+fits (`recommenders`: global_mean, movie_mean, popularity and the rest are DuckDB-only); fit-spark
+fits those three always. Each engine scores recommendations its own default way: Spark always in
+SQL, DuckDB with `recommendations_engine: auto` (SQL up to 100M users x movies, so the tiny and
+demo samples; above, at the medium size, numpy BLAS in the dbt Python models batch_*, which the
+stage then includes and names).
 Both name lists are read once from the Spark project (`dbt ls --target spark`) and printed.
 
 After each stage its result line is printed at once and appended to benchmarks/.cache/
@@ -65,7 +68,7 @@ ENGINES = ("duckdb", "spark")
 STAGES = ("ingest", "SQL models", "fits", "serving + evaluation marts")
 FITS = ["fit_bias_baseline", "fit_biased_mf", "fit_ials"]
 POST_FIT = "source:spark_fit+"
-VARS = "{recommenders: [bias_baseline, biased_mf, ials], recommendations_engine: sql}"
+VARS = "{recommenders: [bias_baseline, biased_mf, ials]}"
 
 
 @dataclass
