@@ -159,8 +159,10 @@ class ImplicitALS(FactorModel):
     solved with one stacked `np.linalg.solve`: no Python loop over ratings. Above a size budget
     (`solver="auto"`, movierec.models.scale.ials_solver, logged) each row instead takes `cg_steps`
     conjugate-gradient steps from its previous factors (Takacs et al. 2011), which never forms
-    the k x k systems: ratings x k per step instead of ratings x k^2. Movie factors start as
-    N(0, init_std^2 / k) from `seed`; deterministic for a given seed, machine and thread count.
+    the k x k systems: ratings x k per step instead of ratings x k^2. That sweep is one compiled
+    loop over the ratings (numba, movierec.models._ials_kernel; compiled on its first use, then
+    cached). Movie factors start as N(0, init_std^2 / k) from `seed`; deterministic for a given
+    seed, machine and thread count.
 
     Scores are w_u . h_i; the biases and global mean of the `FactorModel` are zero, so `predict`
     returns that preference score, not a rating. Unknown users are not scored (`recommend`
@@ -283,8 +285,8 @@ class ImplicitALS(FactorModel):
 
 
 class _Rows(RowBatches):
-    """iALS's two solvers over the shared row batches (one batch per run of similar counts,
-    which each solver cuts into chunks by memory)."""
+    """iALS's two solvers: the exact one over the shared row batches (one batch per run of
+    similar counts, cut into chunks by memory), the conjugate-gradient one over the CSR."""
 
     def solve(self, design: np.ndarray, alpha: float, reg: np.ndarray, block_mb: float) -> np.ndarray:
         """Each row's exact iALS solution given the other side's factors `design` (n_other x k)."""
