@@ -29,7 +29,10 @@ minutes, README "The real Netflix Prize in one `dbt build`"):
   factors (Zhou et al. 2008, figure 1), while dropping epochs leaves it unconverged.
 - `IALS_EXACT_WORK`: iALS's exact solves form every row's k x k system, ratings x k^2 per
   half-sweep; above the budget each row takes a few conjugate-gradient steps from its previous
-  factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library.
+  factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library,
+  run as one compiled loop over the ratings (numba: movierec.models._ials_kernel). The budget keeps
+  the exact solves up to the medium size, where they score a little higher (benchmarks/README.md:
+  CG is several times faster there, and moves the demo's nDCG@10 in the fifth decimal).
 - `KNN_TRAIN_RMSE_PAIRS`: item kNN's training RMSE predicts each user's own ratings from their
   other ratings, (movies rated)^2 similarity look-ups per user; above the budget it is the RMSE
   over the training ratings of a hash sample of users (the same rule as the similarities).

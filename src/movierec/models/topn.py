@@ -159,8 +159,10 @@ class ImplicitALS(FactorModel):
     solved with one stacked `np.linalg.solve`: no Python loop over ratings. Above a size budget
     (`solver="auto"`, movierec.models.scale.ials_solver, logged) each row instead takes `cg_steps`
     conjugate-gradient steps from its previous factors (Takacs et al. 2011), which never forms
-    the k x k systems: ratings x k per step instead of ratings x k^2. Movie factors start as
-    N(0, init_std^2 / k) from `seed`; deterministic for a given seed, machine and thread count.
+    the k x k systems: ratings x k per step instead of ratings x k^2. That sweep is one compiled
+    loop over the ratings (numba, movierec.models._ials_kernel; compiled on its first use, then
+    cached). Movie factors start as N(0, init_std^2 / k) from `seed`; deterministic for a given
+    seed, machine and thread count.
 
     Scores are w_u . h_i; the biases and global mean of the `FactorModel` are zero, so `predict`
     returns that preference score, not a rating. Unknown users are not scored (`recommend`
@@ -283,8 +285,8 @@ class ImplicitALS(FactorModel):
 
 
 class _Rows(RowBatches):
-    """iALS's two solvers over the shared row batches (one batch per run of similar counts,
-    which each solver cuts into chunks by memory)."""
+    """iALS's two solvers: the exact one over the shared row batches (one batch per run of
+    similar counts, cut into chunks by memory), the conjugate-gradient one over the CSR."""
 
     def solve(self, design: np.ndarray, alpha: float, reg: np.ndarray, block_mb: float) -> np.ndarray:
         """Each row's exact iALS solution given the other side's factors `design` (n_other x k)."""
@@ -311,54 +313,26 @@ class _Rows(RowBatches):
         reg: np.ndarray,
         start: np.ndarray,
         steps: int,
-        block_mb: float = 2.0,
     ) -> np.ndarray:
         """Each row's iALS system solved approximately by `steps` conjugate-gradient steps from
         `start` (the row's previous factors), as in Takacs, Pilaszy & Tikk 2011 and implicit's
         `use_cg`: the system matrix A_u = sum_{i in I_u} h_i h_i^T + alpha H^T H + reg_u I is never
         formed; each step applies it to a vector, which costs (ratings + k) x k per row instead of
-        the exact solve's ratings x k^2 + k^3. The gathered factors are float32, in chunks of about
-        `block_mb` so that they stay in cache for all the steps. A row wider than a chunk (a popular
-        movie of the full data: 200K ratings, 40 MB) is applied in segments of `block_mb` / 4,
-        each read once per step for both of its products (X_s v, then X_s^T of that) instead of
-        twice from memory. The start residual b - A w (b = X^T 1) takes one application: the
-        padding rows of X are zero, so X^T (X w - 1) needs no mask."""
-        n_other, k = design.shape
-        padded = np.vstack([design, np.zeros((1, k))]).astype(np.float32)
-        base = (alpha * (design.T @ design)).astype(np.float32)
-        out = np.array(start, dtype=np.float64, copy=True)
-        segment_entries = max(1, int(block_mb / 4 * 2**20 / (4 * k)))
-        for group, width in self.batches():
-            size = max(1, int(block_mb * 2**20 / (4 * k * (width + 8))))
-            segment = width if size > 1 else segment_entries  # a chunk of one wide row: in segments
-            for lo in range(0, len(group), size):
-                rows = group[lo : lo + size]
-                x = self.gather(padded, rows, width)  # (rows, width, k) float32
-                reg_rows = reg[rows].astype(np.float32)[:, None]
+        the exact solve's ratings x k^2 + k^3. alpha H^T H is one BLAS product per half-sweep; the
+        rows run in one compiled loop over this side's CSR (movierec.models._ials_kernel.cg_rows:
+        float32 factors, float64 sums), which reads each row's factors once per step and needs no
+        padded copy."""
+        from movierec.models._ials_kernel import cg_rows
 
-                def apply(v: np.ndarray, target: float = 0.0) -> np.ndarray:  # A_u v (minus X_u^T 1 target)
-                    xtxv = np.zeros_like(v)
-                    for part in range(0, width, segment):  # one segment of a wide row stays in cache
-                        xs = x[:, part : part + segment]
-                        xv = np.matmul(xs, v[:, :, None])  # (rows, segment, 1)
-                        if target:
-                            xv -= target  # padding rows of x are zero: what xv holds there weighs nothing
-                        xtxv += np.matmul(xv.transpose(0, 2, 1), xs)[:, 0, :]
-                    return xtxv + v @ base + reg_rows * v
-
-                w = out[rows].astype(np.float32)
-                r = -apply(w, 1.0)  # b - A w with b = X_u^T 1, in one pass of the two over x
-                p = r.copy()
-                rs_old = np.einsum("rk,rk->r", r, r)
-                for _ in range(steps):
-                    ap = apply(p)
-                    curvature = np.einsum("rk,rk->r", p, ap)
-                    step = np.divide(rs_old, curvature, out=np.zeros_like(rs_old), where=curvature > 0)
-                    w += step[:, None] * p
-                    r -= step[:, None] * ap
-                    rs_new = np.einsum("rk,rk->r", r, r)
-                    beta = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 0)
-                    p = r + beta[:, None] * p
-                    rs_old = rs_new
-                out[rows] = w
+        base = alpha * (design.T @ design)
+        out = np.array(start, dtype=np.float64, order="C", copy=True)
+        cg_rows(
+            self.indptr,
+            self.other,
+            np.ascontiguousarray(design, dtype=np.float32),
+            np.ascontiguousarray(base, dtype=np.float64),
+            np.ascontiguousarray(reg, dtype=np.float64),
+            out,
+            int(steps),
+        )
         return out
