@@ -97,15 +97,16 @@ def _average(sims, residuals, n_neighbors, min_neighbors, keys, work):
     `keys` and `work` are uint32 scratch buffers at least as long. Written without data-dependent
     branches (conditional moves instead)."""
     h = len(sims)
-    m = _order_keys(sims, keys, work)
+    m = _order_keys(sims, keys, work) if h > n_neighbors else n_neighbors  # no selection when h <= n
     weighted = 0.0
     total = 0.0
     if m <= n_neighbors:  # every non-zero one counts; the zeros add nothing
+        count = 0
         for c in range(h):
             s = np.float64(sims[c])
             weighted += s * residuals[c]
             total += abs(s)
-        count = m
+            count += s != 0
     else:
         kth = _nth_largest_key(work, m, n_neighbors)  # the key of the n-th largest non-zero similarity
         ties = n_neighbors  # what is left of n after the strictly larger ones: taken among the ties
