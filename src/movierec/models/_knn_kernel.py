@@ -21,10 +21,11 @@ and the same pair in a ranking (`grid_averages`) give identical bits:
 - `pair_averages`: one target per key (held-out predictions), reading `similarity[target,
   candidates]`.
 
-Each target costs one pass mapping the similarities to order-preserving integer keys (zeros
-lowest), and when more than n are non-zero, a radix selection of the n-th largest key (counting
-passes over a shrinking set, no branch per key) and two passes for the sums. Single-threaded (no `parallel=True`): dbt runs two fits at once, one core
-each. Compiled on first use and cached on disk (`cache=True`).
+Each target costs one pass for the sums when the history has at most n candidates; otherwise
+one pass mapping the similarities to order-preserving integer keys (zeros lowest), and when more
+than n are non-zero, a radix selection of the n-th largest key (counting passes over a shrinking
+set, no branch per key) and two passes for the sums. Single-threaded (no `parallel=True`): dbt
+runs two fits at once, one core each. Compiled on first use and cached on disk (`cache=True`).
 """
 
 from __future__ import annotations
