@@ -112,6 +112,19 @@ def test_knn_matches_a_loop_reference(model_class, item_based, k, shrinkage, min
     np.testing.assert_allclose(predicted, np.clip(expected.ravel(), 1, 5), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("model_class", [ItemKNN, UserKNN])
+def test_knn_predictions_are_the_ranking_scores_to_the_bit(model_class):
+    # held-out predictions and ranking scores run the same kernel routine per pair: clipping the
+    # scores gives exactly the predictions, also with ties at the n-th similarity (shrinkage 0 on
+    # few co-ratings gives equal similarities)
+    train = random_ratings(n_users=40, n_movies=30, density=0.3, seed=8)
+    model = model_class(n_neighbors=4, shrinkage=0.0, min_neighbors=2).fit(train)
+    scores = model.score_users(np.arange(train.n_users))
+    uu, ii = np.meshgrid(np.arange(train.n_users), np.arange(train.n_movies), indexing="ij")
+    predicted = model.predict(train.user_ids[uu.ravel()], train.movie_ids[ii.ravel()])
+    assert np.array_equal(predicted, np.clip(scores.ravel(), 1, 5))
+
+
 def test_user_knn_propagates_the_identical_users_residual():
     # users 1 and 2 rate movies 10, 20, 30 alike; only 1 rated 40. User 3 disagrees with both.
     train = ratings(

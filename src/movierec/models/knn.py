@@ -16,10 +16,13 @@ Both models first fit the regularized bias baseline b_ui = mu + b_u + b_i
 
 - Prediction: r̂_ui = b_ui + sum_{j in N} s_ij e_uj / sum_{j in N} |s_ij|, where N = N^n_i(u)
   are the n = `n_neighbors` movies rated by u with the largest similarity to i (for `UserKNN`:
-  the n users who rated i most similar to u), counting only non-zero similarities. With fewer
-  than `min_neighbors`
-  such neighbours (default 1, as in Surprise) the prediction is b_ui. Predictions are clipped
-  to the training rating range.
+  the n users who rated i most similar to u), counting only non-zero similarities; among equal
+  similarities at the n-th place the earliest in the history (the lowest index) are kept. With
+  fewer than `min_neighbors` such neighbours (default 1, as in Surprise) the prediction is b_ui.
+  Predictions are clipped to the training rating range. These sums run in compiled kernels
+  (`movierec.models._knn_kernel`, numba, one thread): `predict` one pair at a time, ranking a
+  block of users against every movie, with the same per-pair routine, so a held-out pair's
+  prediction and its ranking score agree to the bit (before clipping).
 
 - Ranking (`score_users`, used by `recommend`): the unclipped predicted rating of every movie.
   That ranks rating-wise (good movies the user would rate highly), not by how likely the user
@@ -54,6 +57,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.metrics import rmse
+from movierec.models._knn_kernel import grid_averages, pair_averages
 from movierec.models.base import Recommender, renamed_keyword
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
@@ -64,9 +68,6 @@ SUBSET_VARS = {
     "movie": "subset_top_n_movies (keep the most-rated movies)",
     "user": "subset_user_fraction and/or subset_min_ratings_per_user (keep fewer users)",
 }
-
-
-CHUNK_ENTRIES = 1 << 22  # similarities gathered at once when predicting (about 100 MB of temporaries)
 
 
 class SimilarityTooLarge(MemoryError):
@@ -185,15 +186,9 @@ class _BaselineKNN(Recommender):
             u, i = user[both], movie[both]
             b = self.baseline
             base = b.global_mean + b.user_bias[u] + b.movie_bias[i]
-            # group the pairs by the side whose history forms the neighbourhood
+            # the side whose history forms the neighbourhood is the key: the user for item-based
             key, target = (u, i) if self.entity == "movie" else (i, u)
-            residual = np.zeros(len(both))
-            order = np.argsort(key, kind="stable")
-            starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
-            for lo, hi in zip(starts, np.r_[starts[1:], len(order)]):
-                rows = order[lo:hi]
-                residual[rows] = self._neighbourhood_average(key[rows[0]], target[rows])
-            pred[both] = np.clip(base + residual, b.rating_min, b.rating_max)
+            pred[both] = np.clip(base + self._averages(pair_averages, key, target), b.rating_min, b.rating_max)
         return pred
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
@@ -206,29 +201,12 @@ class _BaselineKNN(Recommender):
         """sum s e / sum |s| for every movie, for a block of users: (len(user_index), n_movies)."""
         raise NotImplementedError
 
-    def _history(self, key: int) -> tuple[np.ndarray, np.ndarray]:
-        """The candidate neighbours of `key` (a user for item-based, a movie for user-based) and
-        their residuals: the movies the user rated, or the users who rated the movie."""
-        matrix = self._histories
-        lo, hi = matrix.indptr[key], matrix.indptr[key + 1]
-        return matrix.indices[lo:hi], matrix.data[lo:hi]
-
-    def _neighbourhood_average(self, key: int, targets: np.ndarray | None) -> np.ndarray:
-        """sum s e / sum |s| over the neighbourhood within `key`'s history, for each target (indices
-        into the similarity matrix; None for all), in chunks of at most CHUNK_ENTRIES similarities."""
-        candidates, residuals = self._history(key)
-        n_targets = len(self.similarity) if targets is None else len(targets)
-        out = np.zeros(n_targets)
-        if len(candidates) == 0:
-            return out
-        step = max(1, CHUNK_ENTRIES // len(candidates))
-        for lo in range(0, n_targets, step):
-            if targets is None:  # the similarity is symmetric: the candidates' rows, read whole, transposed
-                sims = self.similarity[candidates, lo : lo + step].T
-            else:
-                sims = self.similarity[np.ix_(targets[lo : lo + step], candidates)]
-            out[lo : lo + step] = neighbour_average(sims, residuals, self.n_neighbors, self.min_neighbors)
-        return out
+    def _averages(self, kernel, keys: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """sum s e / sum |s| over the neighbourhood of each key's history (a user's rated movies for
+        item-based, a movie's raters for user-based) at the targets, by `kernel`: `pair_averages`
+        (one target per key) or `grid_averages` (every key against every target)."""
+        h = self._histories
+        return kernel(self.similarity, h.indptr, h.indices, h.data, keys, targets, self.n_neighbors, self.min_neighbors)
 
 
 class ItemKNN(_BaselineKNN):
@@ -244,10 +222,7 @@ class ItemKNN(_BaselineKNN):
     entity = "movie"
 
     def _residual_scores(self, user_index: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(user_index), self.train.n_movies))
-        for row, u in enumerate(user_index):
-            out[row] = self._neighbourhood_average(u, None)
-        return out
+        return self._averages(grid_averages, user_index, np.arange(self.train.n_movies))
 
 
 class UserKNN(_BaselineKNN):
@@ -264,83 +239,12 @@ class UserKNN(_BaselineKNN):
     entity = "user"
 
     def _residual_scores(self, user_index: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(user_index), self.train.n_movies))
-        for i in range(self.train.n_movies):
-            out[:, i] = self._neighbourhood_average(i, user_index)
-        return out
+        return self._averages(grid_averages, np.arange(self.train.n_movies), user_index).T
 
 
 def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """1 at every stored entry of `matrix` (the same structure, float64)."""
     return sp.csr_matrix((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape)
-
-
-def neighbour_average(sims: np.ndarray, residuals: np.ndarray, n_neighbors: int, min_neighbors: int = 1) -> np.ndarray:
-    """Per row of `sims` (targets x candidates): sum s e / sum |s| over the n_neighbors candidates with
-    the largest non-zero similarity; 0 where a row has fewer than `min_neighbors` (at least 1) such
-    candidates.
-
-    When there are more candidates than n_neighbors, one pass negates the similarities into a
-    C-ordered float array with the zeros as +inf (so that each row's n_neighbors smallest keys are
-    its largest non-zero similarities), one partition finds each row's n-th key, and the sums run
-    over the n picked entries only (`_picked_average`): no masked copies of the whole block."""
-    if n_neighbors < 1:
-        raise ValueError("n_neighbors must be at least 1")
-    sims = np.asarray(sims)
-    residuals = np.asarray(residuals, dtype=np.float64)
-    if sims.shape[1] > n_neighbors:
-        dtype = sims.dtype if np.issubdtype(sims.dtype, np.floating) else np.float64
-        key = np.negative(sims, out=np.empty(sims.shape, dtype=dtype), dtype=dtype)
-        key[sims == 0] = np.inf
-        weighted, total, count = _picked_average(key, residuals, n_neighbors)
-    else:
-        sims = sims.astype(np.float64)
-        weighted = sims @ residuals
-        total = np.abs(sims).sum(axis=1)
-        count = np.count_nonzero(sims, axis=1)
-    enough = total > 0
-    if min_neighbors > 1:
-        enough &= count >= min_neighbors
-    return np.divide(weighted, total, out=np.zeros(len(total)), where=enough)
-
-
-def _picked_average(key: np.ndarray, residuals: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """sum s e, sum |s| and the count of non-zero s over each row's picks, for `key` = -similarity
-    (targets x candidates, C-ordered, zeros as +inf) with more than n candidates per row.
-
-    The picks are a row's n smallest keys, i.e. its n largest non-zero similarities (all of its
-    non-zero ones where it has fewer). One partition finds each row's n-th smallest key; a row with
-    exactly n keys at most that (the usual case) picks them; a row with ties there keeps n of the
-    tied entries, as `np.argpartition` picks them."""
-    rows = np.arange(len(key))
-    kth = np.partition(key, n - 1, axis=1)[:, n - 1]
-    mask = key <= kth[:, None]
-    count = np.count_nonzero(mask, axis=1)
-    weighted = np.zeros(len(key))
-    total = np.zeros(len(key))
-    nonzero = np.zeros(len(key), dtype=np.int64)
-    few = np.isinf(kth)  # fewer than n non-zero similarities: every non-zero one counts
-    if few.any():
-        sims = np.where(np.isfinite(key[few]), -key[few], 0).astype(np.float64)
-        weighted[few] = sims @ residuals
-        total[few] = np.abs(sims).sum(axis=1)
-        nonzero[few] = np.count_nonzero(sims, axis=1)
-    exact = ~few & (count == n)
-    tied = ~few & (count > n)
-    for chosen, columns in (
-        (
-            rows[exact],
-            lambda r: (np.flatnonzero(mask if len(r) == len(key) else mask[r]) % key.shape[1]).reshape(-1, n),
-        ),
-        (rows[tied], lambda r: np.argpartition(key[r], n - 1, axis=1)[:, :n]),
-    ):
-        if len(chosen):
-            picks = columns(chosen)
-            sims = -key[chosen[:, None], picks].astype(np.float64)
-            weighted[chosen] = np.einsum("rn,rn->r", sims, residuals[picks])
-            total[chosen] = np.abs(sims).sum(axis=1)
-            nonzero[chosen] = n
-    return weighted, total, nonzero
 
 
 def residual_similarity(
