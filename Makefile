@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m movierec.models.warm  # compile the numba kernels now, not in the first fit
 	@touch $@
 
 setup: $(VENV)/.installed  ## create .venv with the pinned dependencies and the movierec package

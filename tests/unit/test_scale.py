@@ -110,9 +110,11 @@ def test_ease_on_a_user_sample_uses_the_scaled_gram_of_those_users():
 
 
 def test_ials_solves_exactly_while_it_fits_else_by_conjugate_gradient_and_says_so(capsys):
-    assert scale.ials_solver(9_907_209, 50, 8, 3) == "exact"  # medium: 2.0e11 of the 5e11 budget
-    assert scale.ials_solver(100_000, 64, 16, 3) == "exact"  # ml-100k, the demo
+    assert scale.ials_solver(100_000, 64, 16, 3) == "exact"  # ml-100k with the class defaults: 6.6e9 of 1e10
+    assert scale.ials_solver(20_000, 50, 8, 3) == "exact"  # the tiny sample
     assert capsys.readouterr().err == ""
+    assert scale.ials_solver(1_000_000, 50, 8, 3) == "cg"  # the demo sample: 2.0e10
+    assert scale.ials_solver(9_907_209, 50, 8, 3) == "cg"  # medium: 2.0e11
     assert scale.ials_solver(99_072_112, 50, 8, 3) == "cg"  # full: 2.0e12
     assert "ials: 99,072,112 training ratings: 3 conjugate-gradient steps" in capsys.readouterr().err
 

@@ -30,9 +30,11 @@ minutes, README "The real Netflix Prize in one `dbt build`"):
 - `IALS_EXACT_WORK`: iALS's exact solves form every row's k x k system, ratings x k^2 per
   half-sweep; above the budget each row takes a few conjugate-gradient steps from its previous
   factors instead (ratings x k per step, Takacs et al. 2011), the `use_cg` of the implicit library,
-  run as one compiled loop over the ratings (numba: movierec.models._ials_kernel). The budget keeps
-  the exact solves up to the medium size, where they score a little higher (benchmarks/README.md:
-  CG is several times faster there, and moves the demo's nDCG@10 in the fifth decimal).
+  run as one compiled loop over the ratings (numba: movierec.models._ials_kernel). Compiled, CG
+  is about 5x cheaper than the exact solves at the medium size and 7x on the demo, for nDCG@10
+  0.0878 against 0.0881 (medium) and 0.11720 against 0.11725 (demo, well inside its bootstrap
+  interval 0.108-0.127; benchmarks/README.md), so the budget keeps exact solves for the small
+  data only (ml-100k, 6.6e9) and the demo sample already takes CG (2.0e10).
 - `KNN_TRAIN_RMSE_PAIRS`: item kNN's training RMSE predicts each user's own ratings from their
   other ratings, (movies rated)^2 similarity look-ups per user; above the budget it is the RMSE
   over the training ratings of a hash sample of users (the same rule as the similarities).
@@ -49,7 +51,7 @@ import sys
 import numpy as np
 
 IALS_EXACT_WORK = (
-    5e11  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e11 at medium (10M, k 50, 8 sweeps), 2.0e12 at 100M
+    1e10  # ratings x factors^2 x sweeps of iALS's exact solves: 2.0e10 on the demo (1M, k 50, 8 sweeps), 2.0e12 at 100M
 )
 MF_GRAM_WORK = (
     5e11  # ratings x (factors+1)^2 x epochs of biased MF: 2.6e11 at medium (10M, k 50, 10 epochs), 2.6e12 at 100M
