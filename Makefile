@@ -19,10 +19,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(BIN)/python -m movierec.models.warm  # compile the numba kernels now, not in the first fit
 	@touch $@
 
-setup: $(VENV)/.installed  ## create .venv with the pinned dependencies and the movierec package
+# numba compiles the kernels on first use and caches them in __pycache__: do it here, once per
+# change of a kernel, so that no fit pays the ~10 s
+$(VENV)/.warm: $(VENV)/.installed $(wildcard src/movierec/models/_*_kernel.py)
+	$(BIN)/python -m movierec.models.warm
+	@touch $@
+
+setup: $(VENV)/.warm  ## create .venv with the pinned dependencies and the movierec package, compile its kernels
 
 $(SAMPLE_DIR)/.done: $(VENV)/.installed
 	$(BIN)/movierec generate --size $(SAMPLE) --out $(SAMPLE_DIR)

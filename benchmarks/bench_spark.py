@@ -152,12 +152,15 @@ class Bench:
         output = folder / "output.txt" if step == "fits" and engine == "spark" else None
         result = run(step, cmd, env=env, stdout=output)
         slowest, parts = [], ""
-        if dbt_stage:
-            slowest, count, elapsed = slowest_nodes(folder / "run_results.json", self.top)
-            parts = f"{count} dbt nodes in {elapsed:.1f} s of dbt's run"
-        elif output is not None:
-            slowest, count = slowest_fits(output, self.top)
-            parts = f"{count} fits"
+        try:  # a stage that ran keeps its time even if its details cannot be read
+            if dbt_stage:
+                slowest, count, elapsed = slowest_nodes(folder / "run_results.json", self.top)
+                parts = f"{count} dbt nodes in {elapsed:.1f} s of dbt's run"
+            elif output is not None:
+                slowest, count = slowest_fits(output, self.top)
+                parts = f"{count} fits"
+        except SystemExit as unreadable:
+            parts = f"slowest parts unknown: {unreadable}"
         self.stages.append(Stage(engine, result, slowest, parts))
         self.record(f"- {self.stages[-1].line()}")
 

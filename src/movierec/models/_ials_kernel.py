@@ -1,7 +1,8 @@
 """iALS's conjugate-gradient half-sweep as one compiled kernel (numba), over the CSR of one side.
 
-Built on numba's `njit` (compiled on first call, cached in `__pycache__`, one thread: dbt runs
-two fits at once, each on one core). `ImplicitALS` calls it through `_Rows.solve_cg`
+Built on numba's `njit` (compiled on first call, or by `make setup`'s warm-up, and cached in
+`__pycache__`), one thread, without Python's global lock (`nogil`): dbt runs two fits at once as
+threads of one process, and the other fit keeps its core while this one runs. `ImplicitALS` calls it through `_Rows.solve_cg`
 (movierec.models.topn), which computes the k x k Gramian with BLAS first.
 """
 
@@ -72,7 +73,7 @@ def _apply(lo: int, hi: int, other, design, base, reg_u: float, v, target: float
             out[j] += d * h[j]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def cg_rows(indptr, other, design, base, reg, out, steps: int) -> None:
     """Each row's iALS system A_u w = b_u, solved approximately by `steps` conjugate-gradient
     steps from out[u] (the row's previous factors), written back to out[u]:

@@ -24,8 +24,9 @@ and the same pair in a ranking (`grid_averages`) give identical bits:
 Each target costs one pass for the sums when the history has at most n candidates; otherwise
 one pass mapping the similarities to order-preserving integer keys (zeros lowest), and when more
 than n are non-zero, a radix selection of the n-th largest key (counting passes over a shrinking
-set, no branch per key) and two passes for the sums. Single-threaded (no `parallel=True`): dbt
-runs two fits at once, one core each. Compiled on first use and cached on disk (`cache=True`).
+set, no branch per key) and two passes for the sums. Single-threaded (no `parallel=True`) and
+without Python's global lock (`nogil`): dbt runs two fits at once as threads of one process, one
+core each. Compiled on first use, or by `make setup`'s warm-up, and cached on disk (`cache=True`).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _average(sims, residuals, n_neighbors, min_neighbors, keys, work):
     return 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _grid(similarity, indptr, indices, residuals, keys, targets, n_neighbors, min_neighbors, out):
     longest = 1
     for key in keys:
@@ -151,7 +152,7 @@ def _grid(similarity, indptr, indices, residuals, keys, targets, n_neighbors, mi
                 out[row, j] = _average(tile[j - start], history, n_neighbors, min_neighbors, order, work)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pairs(similarity, indptr, indices, residuals, keys, targets, n_neighbors, min_neighbors, out):
     longest = 1
     for key in keys:

@@ -324,6 +324,13 @@ class _Rows(RowBatches):
         padded copy."""
         from movierec.models._ials_kernel import cg_rows
 
+        n_rows, k = len(self.counts), design.shape[1]
+        # the kernel does not check bounds: a wrong shape here would read or write past the arrays
+        if design.shape != (self.n_other, k) or np.shape(start) != (n_rows, k) or np.shape(reg) != (n_rows,):
+            raise ValueError(
+                f"solve_cg: design {design.shape}, start {np.shape(start)}, reg {np.shape(reg)} do not fit "
+                f"{n_rows} rows of {self.n_other} others"
+            )
         base = alpha * (design.T @ design)
         out = np.array(start, dtype=np.float64, order="C", copy=True)
         cg_rows(

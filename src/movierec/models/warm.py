@@ -8,7 +8,9 @@ sweep about 3 s, item kNN's neighbourhood sums about 6 s). `make setup` runs
     python -m movierec.models.warm
 
 which fits the two models on a few made-up ratings through the same code paths as a real fit,
-so the kernels are compiled for exactly the argument types the fits pass.
+so the kernels are compiled for exactly the argument types the fits pass. The cache sits beside
+the sources (the editable install `make setup` makes); where they are read-only, numba uses
+`~/.cache/numba`, or the folder named by the environment variable NUMBA_CACHE_DIR.
 """
 
 from __future__ import annotations
