@@ -25,9 +25,9 @@ process tree for DuckDB), DuckDB's four first, then Spark's:
 Like for like, every dbt run of both engines gets the same vars (VARS): the three models Spark
 fits (`recommenders`: global_mean, movie_mean, popularity and the rest are DuckDB-only); fit-spark
 fits those three always. Each engine scores recommendations its own default way: Spark always in
-SQL, DuckDB with `recommendations_engine: auto` (SQL up to 100M users x movies, so the tiny and
-demo samples; above, at the medium size, numpy BLAS in the dbt Python models batch_*, which the
-stage then includes and names).
+SQL, DuckDB with `recommendations_engine: auto` (SQL up to 10M users x movies, so the tiny
+sample; above, from the demo size, numpy BLAS in the dbt Python models batch_*, which the stage
+then includes and names).
 Both name lists are read once from the Spark project (`dbt ls --target spark`) and printed.
 
 After each stage its result line is printed at once and appended to benchmarks/.cache/

@@ -13,9 +13,9 @@
 
     Everyone else gets the popularity fallback: the most-rated movies they have not rated.
 
-    var `recommendations_engine`: `sql` scores every user x movie here in DuckDB (fine for the
-    samples: 10K users x 4K movies, 40M pairs, in about 12 s and 2.5 GB on 2 cores; memory grows
-    with the pairs); `python` reads the same top-k and reasons from
+    var `recommendations_engine`: `sql` scores every user x movie here in DuckDB (the demo
+    sample's 10K users x 4K movies, 40M pairs, in about 11 s and 2.5 GB on 2 cores; memory grows
+    with the pairs; `auto` chooses it up to var `recommendations_sql_max_pairs`, 10M); `python` reads the same top-k and reasons from
     python_models/serving/batch_user_recommendations.py (numpy BLAS in user blocks: the Netflix
     size, 480K x 17,770, in about 2 minutes). Fallback rows and reason texts are made here
     either way, and both engines give the same rows (tests/integration/test_serving_pipeline.py).
