@@ -320,8 +320,8 @@ class _Rows(RowBatches):
         formed; each step applies it to a vector, which costs (ratings + k) x k per row instead of
         the exact solve's ratings x k^2 + k^3. alpha H^T H is one BLAS product per half-sweep; the
         rows run in one compiled loop over this side's CSR (movierec.models._ials_kernel.cg_rows:
-        float32 factors, float64 sums), which reads each row's factors once per step and needs no
-        padded copy."""
+        float32 factors, float64 sums), which gathers each row's factors once into a buffer and
+        needs no padded copy."""
         from movierec.models._ials_kernel import cg_rows
 
         n_rows, k = len(self.counts), design.shape[1]
