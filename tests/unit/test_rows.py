@@ -53,3 +53,23 @@ def test_padded_block_cuts_keep_their_limits_and_similar_count_cuts_group_close_
 def test_stable_argsort_is_numpys_stable_argsort_beyond_16_bit_keys():
     keys = np.random.default_rng(2).integers(0, 200_000, 5_000)
     np.testing.assert_array_equal(stable_argsort(keys, 200_000), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("with_values", [True, False])
+def test_the_ratings_are_grouped_by_row_stably_in_csr_order(with_values):
+    row, other, value, n_rows, n_other = skewed_pairs(seed=3)
+    batches = RowBatches.build(row, other, n_rows, n_other, value if with_values else None)
+    order = np.argsort(row, kind="stable")  # within a row, the order given
+    np.testing.assert_array_equal(batches.indptr, np.r_[0, np.cumsum(np.bincount(row, minlength=n_rows))])
+    np.testing.assert_array_equal(batches.other, np.r_[other[order], n_other])
+    if with_values:
+        np.testing.assert_array_equal(batches.value, np.r_[value[order], 0.0].astype(np.float32))
+    else:
+        assert batches.value is None
+
+
+def test_grouping_refuses_a_row_index_outside_the_rows():
+    row, other, value, n_rows, n_other = skewed_pairs(seed=4)
+    row[7] = n_rows
+    with pytest.raises(ValueError, match="outside"):
+        RowBatches.build(row, other, n_rows, n_other, value)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from movierec.models._rows_kernel import group_by_row
 from movierec.models.blas import one_blas_thread
 from movierec.models.data import Ratings
 
@@ -99,18 +100,9 @@ class RowBatches:
     ) -> RowBatches:
         """Group the pairs (row[j], other[j]) (with value[j], if given) by row; the cut rule is
         `block_entries`'s (see the class)."""
-        sort = stable_argsort(row, n_rows)
-        counts = np.bincount(row, minlength=n_rows)
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        other_sorted = np.empty(len(sort) + 1, dtype=np.int32)
-        np.take(other, sort, out=other_sorted[:-1])
-        other_sorted[-1] = n_other  # the zero design row
-        value_sorted = None
-        if value is not None:
-            value_sorted = np.zeros(len(sort) + 1, dtype=np.float32)
-            np.take(value, sort, out=value_sorted[:-1])
-        del sort
+        # a counting sort in one compiled pass; the extra last entry points at the zero design row
+        indptr, other_sorted, value_sorted = group_by_row(row, n_rows, other, n_other, value)
+        counts = np.diff(indptr)
         order = np.argsort(counts, kind="stable")
         sorted_counts = np.maximum(counts[order], 1)
         if block_entries is None:

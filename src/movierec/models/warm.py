@@ -3,11 +3,12 @@
 numba compiles a kernel on its first call and caches the machine code in `__pycache__`
 (`cache=True`); later processes load it in well under a second. Without this step the first
 `make demo` after a fresh install would spend about 10 s compiling (iALS's conjugate-gradient
-sweep about 3 s, item kNN's neighbourhood sums about 6 s). `make setup` runs
+sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sort that groups the
+ratings by user and by movie for the alternating fits). `make setup` runs
 
     python -m movierec.models.warm
 
-which fits the two models on a few made-up ratings through the same code paths as a real fit,
+which fits the models that use them on a few made-up ratings through the same code paths as a real fit,
 so the kernels are compiled for exactly the argument types the fits pass. The cache sits beside
 the sources (the editable install `make setup` makes); where they are read-only, numba uses
 `~/.cache/numba`, or the folder named by the environment variable NUMBA_CACHE_DIR.
@@ -22,10 +23,11 @@ import numpy as np
 
 
 def warm() -> float:
-    """Fit item kNN (predictions and rankings) and iALS (its conjugate-gradient solver) on a
-    tiny random data set; returns the seconds it took."""
+    """Fit item kNN (predictions and rankings), iALS (its conjugate-gradient solver) and biased
+    MF (the ratings grouped with their values) on a tiny random data set; returns the seconds it took."""
     from movierec.models.data import Ratings
     from movierec.models.knn import ItemKNN
+    from movierec.models.mf import BiasedMF
     from movierec.models.topn import ImplicitALS
 
     started = time.perf_counter()
@@ -36,6 +38,7 @@ def warm() -> float:
     knn.predict(ratings.user_ids[:5], ratings.movie_ids[:5])
     knn.recommend(ratings.user_ids[:5], k=3)
     ImplicitALS(n_factors=4, iterations=1, solver="cg").fit(ratings)
+    BiasedMF(n_factors=4, epochs=1).fit(ratings)
     return time.perf_counter() - started
 
 
