@@ -34,25 +34,13 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise `top_k` of a (rows x columns) block: (indices (rows, k), valid (rows, k)). Rows with a tie
-    at the cut or with fewer than k finite scores are redone one by one with `top_k`; their unused
-    places hold index 0 and valid False."""
+    """Row-wise `top_k` of a (rows x columns) block: (indices (rows, k), valid (rows, k)). Rows with
+    fewer than k finite scores hold index 0 and valid False in their unused places. One compiled
+    pass over the block (movierec.models._topk_kernel), the same answer as `top_k` row by row."""
+    from movierec.models._topk_kernel import top_k_rows_compiled
+
     n_rows, n = scores.shape
     k = min(int(k), n)
     if k <= 0 or n_rows == 0:
         return np.zeros((n_rows, 0), dtype=np.int64), np.zeros((n_rows, 0), dtype=bool)
-    # the k largest end up in the last k columns (no negated copy of the block)
-    part = np.argpartition(scores, n - k, axis=1)[:, n - k :] if k < n else np.tile(np.arange(n), (n_rows, 1))
-    values = np.take_along_axis(scores, part, axis=1)
-    kth = values.min(axis=1)
-    order = np.lexsort((part, -values), axis=1)
-    top = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    redo = ~np.isfinite(kth) | ((scores >= kth[:, None]).sum(axis=1) > k)
-    valid = np.ones((n_rows, k), dtype=bool)
-    for r in np.flatnonzero(redo):
-        best = top_k(scores[r], k)
-        top[r, :] = 0
-        top[r, : len(best)] = best
-        valid[r, :] = False
-        valid[r, : len(best)] = True
-    return top, valid
+    return top_k_rows_compiled(scores, k)

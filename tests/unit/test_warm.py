@@ -12,14 +12,15 @@ import numpy as np
 # ratings are (Ratings.from_indexed), and count the kernels' compiled signatures before and after.
 FITS_ADD_NO_SIGNATURE = """
 import numpy as np
-from movierec.models import _ials_kernel, _knn_kernel, _rows_kernel
+from movierec.models import _factor_kernel, _ials_kernel, _knn_kernel, _rows_kernel, _topk_kernel
+from movierec.arrays import top_k_rows
 from movierec.models.data import Ratings
 from movierec.models.knn import ItemKNN, UserKNN
 from movierec.models.mf import BiasedMF
 from movierec.models.topn import ImplicitALS
 from movierec.models.warm import warm
 
-kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group)
+kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _topk_kernel.top_k_into, _factor_kernel.predict_into)
 warm()
 before = [len(k.signatures) for k in kernels]
 assert all(before), before
@@ -34,7 +35,11 @@ for model in (ItemKNN(n_neighbors=20, min_neighbors=3), UserKNN(n_neighbors=20, 
     model.predict(ratings.user_ids[:50], ratings.movie_ids[:50])
     model.recommend(ratings.user_ids[:20], k=5)
 ImplicitALS(n_factors=8, iterations=2, solver="cg").fit(ratings)
-BiasedMF(n_factors=4, epochs=1).fit(ratings)
+mf = BiasedMF(n_factors=4, epochs=1).fit(ratings)
+mf.predict(ratings.user_ids[:50], ratings.movie_ids[:50])
+mf._train_rmse(ratings)
+factors = rng.standard_normal((30, 8)).astype(np.float32)
+top_k_rows(factors[:10] @ factors.T, 5)  # the serving's float32 blocks
 after = [len(k.signatures) for k in kernels]
 assert after == before, (before, after)
 print("ok")

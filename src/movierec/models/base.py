@@ -228,6 +228,12 @@ class FactorModel(Recommender):
 
     def _predict_index(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """Unclipped predictions for user and movie indices; -1 (unknown) contributes nothing."""
+        if self.factor_columns and self.user_factors.dtype == self.movie_factors.dtype == np.float32:
+            from movierec.models._factor_kernel import factor_predictions  # one compiled pass
+
+            return factor_predictions(
+                self.global_mean, self.user_bias, self.movie_bias, self.user_factors, self.movie_factors, u, i
+            )
         known_u, known_i = u >= 0, i >= 0
         pred = np.full(len(u), self.global_mean, dtype=np.float64)
         if len(self.user_bias):

@@ -4,7 +4,8 @@ numba compiles a kernel on its first call and caches the machine code in `__pyca
 (`cache=True`); later processes load it in well under a second. Without this step the first
 `make demo` after a fresh install would spend about 10 s compiling (iALS's conjugate-gradient
 sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sort that groups the
-ratings by user and by movie for the alternating fits). `make setup` runs
+ratings by user and by movie for the alternating fits, the row-wise top-k of the rankings, a
+factor model's predictions). `make setup` runs
 
     python -m movierec.models.warm
 
@@ -24,7 +25,9 @@ import numpy as np
 
 def warm() -> float:
     """Fit item kNN (predictions and rankings), iALS (its conjugate-gradient solver) and biased
-    MF (the ratings grouped with their values) on a tiny random data set; returns the seconds it took."""
+    MF (the ratings grouped with their values, its predictions) on a tiny random data set, and rank float32 and
+    float64 score blocks; returns the seconds it took."""
+    from movierec.arrays import top_k_rows
     from movierec.models.data import Ratings
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BiasedMF
@@ -38,7 +41,9 @@ def warm() -> float:
     knn.predict(ratings.user_ids[:5], ratings.movie_ids[:5])
     knn.recommend(ratings.user_ids[:5], k=3)
     ImplicitALS(n_factors=4, iterations=1, solver="cg").fit(ratings)
-    BiasedMF(n_factors=4, epochs=1).fit(ratings)
+    BiasedMF(n_factors=4, epochs=1).fit(ratings).predict(ratings.user_ids[:5], ratings.movie_ids[:5])
+    for dtype in (np.float32, np.float64):  # the serving blocks score in float32, the fits in float64
+        top_k_rows(rng.standard_normal((3, 8)).astype(dtype), 2)
     return time.perf_counter() - started
 
 
