@@ -5,9 +5,10 @@
     user_index and movie_index are the ranks (from 0) of the sorted distinct ids, the layout of
     movierec.models.data.Ratings. The dbt Python models read this table once per process
     (movierec.models.data.training_ratings) instead of re-running the split and re-indexing
-    100M ratings each. Stored in (user_index, movie_index) order: a parallel join emits rows in
-    no fixed order, and the fits' float sums (and so their last digits) follow the row order,
-    so a fixed order keeps two builds of the same data identical.
+    100M ratings each. Stored in no fixed order (a parallel join emits rows as its threads
+    finish): the fits' float sums follow the row order, so the loader puts the ratings in
+    (user_index, movie_index) order itself, with a linear-time counting sort, and two builds of
+    the same data stay identical. An ORDER BY here cost about 40 s of both cores at 100M ratings.
 -#}
 
 with
@@ -56,4 +57,3 @@ indexed as (
 )
 
 select * from indexed
-order by user_index, movie_index

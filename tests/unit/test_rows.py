@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from movierec.models._rows_kernel import pair_order
 from movierec.models.rows import RowBatches, stable_argsort
 
 
@@ -73,3 +74,11 @@ def test_grouping_refuses_a_row_index_outside_the_rows():
     row[7] = n_rows
     with pytest.raises(ValueError, match="outside"):
         RowBatches.build(row, other, n_rows, n_other, value)
+
+
+def test_pair_order_is_lexsort_by_first_then_second_then_position():
+    rng = np.random.default_rng(5)
+    first, second = rng.integers(0, 90, 4000), rng.integers(0, 30, 4000)  # repeated pairs too
+    np.testing.assert_array_equal(pair_order(first, 90, second, 30), np.lexsort((second, first)))
+    with pytest.raises(ValueError, match="outside"):
+        pair_order(first, 89, second, 30)

@@ -56,6 +56,30 @@ def test_indexed_load_equals_indexing_the_ids():
     assert (loaded.csr() != reference.csr()).nnz == 0
 
 
+def test_the_ratings_come_back_in_user_then_movie_order_whatever_the_table_order():
+    # int_ratings_train is stored in no fixed order (a parallel join); the fits' float sums follow
+    # the row order, so the loader sorts: two tables with the same rows in other orders load alike
+    rng = np.random.default_rng(0)
+    pairs = np.unique(np.c_[rng.integers(0, 300, 3000), rng.integers(0, 40, 3000)], axis=0)
+    rows = [(int(u) * 3 + 1, int(m) + 5, float(r)) for (u, m), r in zip(pairs, rng.integers(1, 6, len(pairs)))]
+    con = duckdb.connect()
+    loads = []
+    for seed in (1, 2):
+        shuffled = [rows[i] for i in np.random.default_rng(seed).permutation(len(rows))]
+        data._CACHE.clear()
+        loads.append(training_ratings(indexed_table(con, shuffled, name=f"train{seed}")))
+    first, second = loads
+    key = first.user.astype(np.int64) * first.n_movies + first.movie
+    assert (np.diff(key) > 0).all()  # (user_index, movie_index) order
+    for name in ("user", "movie", "rating", "user_ids", "movie_ids"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    expected = sorted((u, m, r) for u, m, r in rows)
+    assert (
+        list(zip(first.user_ids[first.user].tolist(), first.movie_ids[first.movie].tolist(), first.rating.tolist()))
+        == expected
+    )
+
+
 def test_the_same_content_is_loaded_once_and_a_changed_table_is_reloaded(monkeypatch):
     con = duckdb.connect()
     calls = []

@@ -11,16 +11,17 @@ import numpy as np
 # In a fresh process: warm up, then fit on data indexed the way the dbt models' shared training
 # ratings are (Ratings.from_indexed), and count the kernels' compiled signatures before and after.
 FITS_ADD_NO_SIGNATURE = """
+import duckdb
 import numpy as np
 from movierec.models import _factor_kernel, _ials_kernel, _knn_kernel, _rows_kernel, _topk_kernel
 from movierec.arrays import top_k_rows
-from movierec.models.data import Ratings
+from movierec.models.data import Ratings, training_ratings
 from movierec.models.knn import ItemKNN, UserKNN
 from movierec.models.mf import BiasedMF
 from movierec.models.topn import ImplicitALS
 from movierec.models.warm import warm
 
-kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _topk_kernel.top_k_into, _factor_kernel.predict_into)
+kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _rows_kernel._pair_order, _topk_kernel.top_k_into, _factor_kernel.predict_into)
 warm()
 before = [len(k.signatures) for k in kernels]
 assert all(before), before
@@ -35,6 +36,12 @@ for model in (ItemKNN(n_neighbors=20, min_neighbors=3), UserKNN(n_neighbors=20, 
     model.predict(ratings.user_ids[:50], ratings.movie_ids[:50])
     model.recommend(ratings.user_ids[:20], k=5)
 ImplicitALS(n_factors=8, iterations=2, solver="cg").fit(ratings)
+con = duckdb.connect()  # the shared load of int_ratings_train, which sorts what it reads
+con.execute(
+    "create table t as select (i % 7)::integer as user_id, (i // 7)::integer as movie_id, 3.0 as rating, "
+    "(i % 7)::integer as user_index, (i // 7)::integer as movie_index from range(70) r(i)"
+)
+training_ratings(con.table("t"))
 mf = BiasedMF(n_factors=4, epochs=1).fit(ratings)
 mf.predict(ratings.user_ids[:50], ratings.movie_ids[:50])
 mf._train_rmse(ratings)

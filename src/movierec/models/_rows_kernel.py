@@ -57,3 +57,48 @@ def group_by_row(
     values = np.ascontiguousarray(value if value is not None else np.empty(0), dtype=np.float32)
     indptr, other_sorted, value_sorted = _group(row, int(n_rows), other, int(pad), values)
     return indptr, other_sorted, value_sorted if value is not None else None
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_order(first, n_first, second, n_second):
+    """The permutation that sorts the pairs (first[j], second[j]) by first, then second, then j:
+    two stable counting sorts (by second, then by first). Raises on an index outside its range."""
+    n = first.shape[0]
+    by_second = np.empty(n, dtype=np.int64)
+    head = np.zeros(n_second + 1, dtype=np.int64)
+    for j in range(n):
+        s = second[j]
+        if s < 0 or s >= n_second:
+            raise ValueError("a second index is outside [0, n_second)")
+        head[s + 1] += 1
+    for s in range(n_second):
+        head[s + 1] += head[s]
+    for j in range(n):
+        s = second[j]
+        by_second[head[s]] = j
+        head[s] += 1
+    order = np.empty(n, dtype=np.int64)
+    head = np.zeros(n_first + 1, dtype=np.int64)
+    for j in range(n):
+        f = first[j]
+        if f < 0 or f >= n_first:
+            raise ValueError("a first index is outside [0, n_first)")
+        head[f + 1] += 1
+    for f in range(n_first):
+        head[f + 1] += head[f]
+    for t in range(n):
+        j = by_second[t]
+        f = first[j]
+        order[head[f]] = j
+        head[f] += 1
+    return order
+
+
+def pair_order(first: np.ndarray, n_first: int, second: np.ndarray, n_second: int) -> np.ndarray:
+    """np.lexsort((second, first)) for indices in [0, n_first) and [0, n_second), in linear time."""
+    return _pair_order(
+        np.ascontiguousarray(first, dtype=np.int32),
+        int(n_first),
+        np.ascontiguousarray(second, dtype=np.int32),
+        int(n_second),
+    )

@@ -184,6 +184,8 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
     meta = meta or {}
     uses_context = getattr(recommender, "uses_context", False)
     if uses_context:
+        if _is_indexed_relation(train):  # stored in no fixed order: sort, so the fit's sums repeat
+            train = train.order("user_index, movie_index")
         train_table = _arrow(train)
         train_ratings = Ratings.from_arrow(train_table)
     elif isinstance(train, Ratings):

@@ -3,8 +3,8 @@
 numba compiles a kernel on its first call and caches the machine code in `__pycache__`
 (`cache=True`); later processes load it in well under a second. Without this step the first
 `make demo` after a fresh install would spend about 10 s compiling (iALS's conjugate-gradient
-sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sort that groups the
-ratings by user and by movie for the alternating fits, the row-wise top-k of the rankings, a
+sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sorts that order the
+shared training ratings and group them by user and by movie for the alternating fits, the row-wise top-k of the rankings, a
 factor model's predictions). `make setup` runs
 
     python -m movierec.models.warm
@@ -28,6 +28,7 @@ def warm() -> float:
     MF (the ratings grouped with their values, its predictions) on a tiny random data set, and rank float32 and
     float64 score blocks; returns the seconds it took."""
     from movierec.arrays import top_k_rows
+    from movierec.models._rows_kernel import pair_order
     from movierec.models.data import Ratings
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BiasedMF
@@ -42,6 +43,7 @@ def warm() -> float:
     knn.recommend(ratings.user_ids[:5], k=3)
     ImplicitALS(n_factors=4, iterations=1, solver="cg").fit(ratings)
     BiasedMF(n_factors=4, epochs=1).fit(ratings).predict(ratings.user_ids[:5], ratings.movie_ids[:5])
+    pair_order(ratings.user, ratings.n_users, ratings.movie, ratings.n_movies)  # the shared load's sort
     for dtype in (np.float32, np.float64):  # the serving blocks score in float32, the fits in float64
         top_k_rows(rng.standard_normal((3, 8)).astype(dtype), 2)
     return time.perf_counter() - started
