@@ -32,19 +32,31 @@ import numpy as np
 MODELS = ("ials", "item_knn", "biased_mf", "bayesian_mf")
 
 
-def make(name: str, n_ratings: int, ials_solver: str = "auto"):
+def make(name: str, n_ratings: int, ials_solver: str = "auto", ials_iterations: int | None = None):
     """The model as its fit_<name> dbt model builds it with the default vars, size rules included."""
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BayesianMF, BiasedMF
-    from movierec.models.scale import bayesian_mf_sweeps, biased_mf_factors
+    from movierec.models.scale import bayesian_mf_sweeps, biased_mf_epochs, biased_mf_factors
     from movierec.models.topn import ImplicitALS
 
     if name == "ials":  # dbt_project.yml: factors 50, ials_reg 0.03, ials_unobserved_weight 0.1, ials_iterations 8
         return ImplicitALS(
-            n_factors=50, reg=0.03, unobserved_weight=0.1, iterations=8, seed=42, verbose=True, solver=ials_solver
+            n_factors=50,
+            reg=0.03,
+            unobserved_weight=0.1,
+            iterations=ials_iterations or 8,
+            seed=42,
+            verbose=True,
+            solver=ials_solver,
         )
-    if name == "biased_mf":  # factors 50 (size rule), mf_reg 0.05, mf_epochs 10
-        return BiasedMF(n_factors=biased_mf_factors(50, 10, n_ratings), reg=0.05, epochs=10, seed=42, verbose=True)
+    if name == "biased_mf":  # factors 50, mf_reg 0.05, mf_epochs 10 (size rules)
+        return BiasedMF(
+            n_factors=biased_mf_factors(50, 10, n_ratings),
+            reg=0.05,
+            epochs=biased_mf_epochs(10, n_ratings),
+            seed=42,
+            verbose=True,
+        )
     if name == "bayesian_mf":  # bpmf_factors 10, bpmf_samples 100 (size rule), burn-in 10 (fit_bayesian_mf.py)
         burn_in, samples = bayesian_mf_sweeps(100, 10, n_ratings)
         return BayesianMF(n_factors=10, samples=samples, burn_in=burn_in, seed=42, verbose=True)
@@ -60,6 +72,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--ials-solver", choices=("auto", "exact", "cg"), default="auto", help="iALS's solver (auto: the size rule)"
+    )
+    parser.add_argument(
+        "--ials-iterations", type=int, default=None, help="iALS's sweeps (default: var ials_iterations 8, size rule)"
     )
     args = parser.parse_args()
 
@@ -79,7 +94,7 @@ def main() -> None:
     rows = []
     for name in args.models:
         wall, cpu = time.perf_counter(), time.process_time()
-        model = make(name, len(train), args.ials_solver).fit(train)
+        model = make(name, len(train), args.ials_solver, args.ials_iterations).fit(train)
         fit_s = time.perf_counter() - wall
         artifacts = export_artifacts(model, test, 50, 10, args.eval_users)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

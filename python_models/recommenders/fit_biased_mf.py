@@ -2,13 +2,14 @@
 
 Its cost is training ratings x (factors+1)^2 x epochs, so above a size budget it fits fewer
 factors than var `factors` (movierec.models.scale.biased_mf_factors, logged; the factor tables
-are padded with zeros); model_runs records the number used.
+are padded with zeros), and at the full size fewer epochs than var `mf_epochs`
+(movierec.models.scale.biased_mf_epochs, logged); model_runs records the numbers used.
 """
 
 from movierec.models.data import training_ratings
 from movierec.models.export import fit_and_export
 from movierec.models.mf import BiasedMF
-from movierec.models.scale import biased_mf_factors
+from movierec.models.scale import biased_mf_epochs, biased_mf_factors
 
 
 def model(dbt, session):
@@ -19,7 +20,7 @@ def model(dbt, session):
     recommender = BiasedMF(
         n_factors=biased_mf_factors(int(meta["factors"]), epochs, len(train)),
         reg=float(meta["mf_reg"]),
-        epochs=epochs,
+        epochs=biased_mf_epochs(epochs, len(train)),
         seed=int(meta["seed"]),
         verbose=True,
     )

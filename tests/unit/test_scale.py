@@ -65,6 +65,17 @@ def test_biased_mf_keeps_its_factors_while_they_fit_else_the_most_that_fit(capsy
     assert scale.biased_mf_factors(8, 10, 10**10) == 8  # never more than asked
 
 
+def test_biased_mf_stops_after_a_few_epochs_only_at_the_full_size(capsys):
+    from movierec.models.blend import make_rating_model
+
+    assert scale.biased_mf_epochs(10, 9_907_209) == 10  # medium: every epoch asked for
+    assert scale.biased_mf_epochs(4, 99_072_112) == 4  # never more than asked
+    assert capsys.readouterr().err == ""
+    assert scale.biased_mf_epochs(10, 99_072_112) == scale.MF_LARGE_EPOCHS == 6
+    assert "biased_mf: 99,072,112 training ratings: 6 epochs instead of var mf_epochs=10" in capsys.readouterr().err
+    assert make_rating_model("biased_mf", {"mf_epochs": 10}, 99_072_112).epochs == 6  # the blend's member too
+
+
 def test_similarity_users_all_within_budget_else_a_fixed_prefix_that_fits(capsys):
     counts = np.array([10, 20, 30, 40, 50])
     assert scale.similarity_users(counts, budget=5500) is None

@@ -153,7 +153,9 @@ def make_rating_model(name: str, meta: dict, n_ratings: int | None = None) -> Re
         "seed": seed,
     }
     if n_ratings is not None:
-        mf_factors = scale.biased_mf_factors(mf_factors, mf_epochs, n_ratings) if name == "biased_mf" else mf_factors
+        if name == "biased_mf":
+            mf_factors = scale.biased_mf_factors(mf_factors, mf_epochs, n_ratings)
+            mf_epochs = scale.biased_mf_epochs(mf_epochs, n_ratings)
         if name == "bayesian_mf":
             bpmf_burn_in, bpmf_samples = scale.bayesian_mf_sweeps(bpmf_samples, bpmf_burn_in, n_ratings)
         if name in ("bayesian_svdpp", "bayesian_timesvdpp"):
