@@ -7,7 +7,7 @@
     (movierec.models.data.training_ratings) instead of re-running the split and re-indexing
     100M ratings each. Stored in no fixed order (a parallel join emits rows as its threads
     finish): the fits' float sums follow the row order, so the loader puts the ratings in
-    (user_index, movie_index) order itself, with a linear-time counting sort, and two builds of
+    (user_index, movie_index) order itself, with two linear-time counting sorts, and two builds of
     the same data stay identical. An ORDER BY here cost about 40 s of both cores at 100M ratings.
 -#}
 

@@ -20,9 +20,12 @@ def index_of(sorted_ids: np.ndarray, ids) -> np.ndarray:
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest finite scores, best first; equal scores by the smaller index. Fewer
-    than k when fewer are finite (excluded entries are -inf)."""
+    than k when fewer are finite (excluded entries are -inf; NaN and +inf are never taken either)."""
     scores = np.asarray(scores)
-    n_finite = int(np.isfinite(scores).sum())
+    finite = np.isfinite(scores)
+    if not finite.all():
+        scores = np.where(finite, scores, -np.inf)
+    n_finite = int(finite.sum())
     k = min(int(k), n_finite)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from movierec.models.base import FactorModel
+from movierec.models.base import FactorModel, Recommender
 from movierec.models.baselines import BiasBaseline
 from movierec.models.data import Ratings
-from movierec.models.export import evaluation_users, export_artifacts
+from movierec.models.export import evaluation_users, export_artifacts, fit_and_export
 
 TRAIN = Ratings.from_ids([1, 1, 2, 2, 3], [10, 20, 10, 30, 20], [5.0, 3.0, 4.0, 2.0, 1.0])
 TEST = pa.table({"user_id": [1, 2, 9], "movie_id": [30, 20, 10], "rating": [4.0, 5.0, 3.0]})
@@ -75,3 +76,48 @@ def test_evaluation_users_are_a_fixed_hash_sample_of_known_test_users():
     shuffled = test.take(np.random.default_rng(0).permutation(1000))
     assert np.array_equal(evaluation_users(shuffled, train, 100), sample)  # order-independent
     assert list(evaluation_users(TEST, TRAIN, None)) == [1, 2]  # 9 is not in training
+
+
+class ContextSpy(Recommender):
+    """A model that reads dates (`uses_context`): records the rows it was fitted on."""
+
+    name = "spy"
+    uses_context = True
+
+    def fit(self, train: Ratings, rated_on=None, implicit=None):
+        self.rows = list(zip(train.user_ids[train.user].tolist(), train.movie_ids[train.movie].tolist(), rated_on))
+        self.train, self.fit_seconds = train, 0.0
+        return self
+
+    def _fit(self, train: Ratings) -> None: ...
+
+    def score_users(self, user_index):
+        return np.zeros((len(user_index), self.train.n_movies))
+
+
+def test_a_model_with_dates_is_fitted_on_the_ratings_in_index_order_whatever_the_table_order():
+    # int_ratings_train is stored in no fixed order; the fits' float sums follow the row order
+    rows = [
+        (u, m, float(u + m), datetime.date(2005, 1, 1) + datetime.timedelta(days=u * m))
+        for u in (3, 1, 2)
+        for m in (20, 10)
+    ]
+    fitted = []
+    for order in ([0, 1, 2, 3, 4, 5], [5, 2, 4, 0, 3, 1]):
+        picked = [rows[i] for i in order]
+        users, movies = [r[0] for r in picked], [r[1] for r in picked]
+        table = pa.table(
+            {
+                "user_id": users,
+                "movie_id": movies,
+                "rating": [r[2] for r in picked],
+                "rated_on": pa.array([r[3] for r in picked], pa.date32()),
+                "user_index": [sorted(set(users)).index(u) for u in users],
+                "movie_index": [sorted(set(movies)).index(m) for m in movies],
+            }
+        )
+        spy = ContextSpy()
+        fit_and_export(spy, table, TEST, {"factors": 2})
+        fitted.append(spy.rows)
+    assert fitted[0] == fitted[1]
+    assert [(u, m) for u, m, _ in fitted[0]] == sorted((u, m) for u, m, _, _ in rows)

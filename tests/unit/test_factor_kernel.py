@@ -1,6 +1,7 @@
 """A factor model's compiled predictions (movierec.models._factor_kernel) against the numpy formula."""
 
 import numpy as np
+import pytest
 
 from movierec.models._factor_kernel import factor_predictions
 from movierec.models.base import FactorModel
@@ -53,3 +54,9 @@ def test_a_factor_model_predicts_and_measures_its_training_rmse_through_the_kern
     assert np.isclose(model._train_rmse(train), np.sqrt(np.mean((expected - train.rating) ** 2)))
     unknown = model.predict([999], [train.movie_ids[0]])  # an unknown user: mu + b_i, clipped
     assert np.isclose(unknown[0], np.clip(3.2 + model.movie_bias[0], 1.0, 5.0))
+
+
+def test_mismatched_index_arrays_are_refused():
+    p = np.zeros((3, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match="3 user indices but 1 movie indices"):
+        factor_predictions(0.0, np.zeros(0), np.zeros(0), p, p, np.array([0, 1, 2]), np.array([0]))

@@ -240,6 +240,18 @@ def test_ease_matches_the_constrained_ridge_regression():
         assert model.weights[j, j] == 0
 
 
+def test_ease_inverts_in_float64_when_the_float32_cholesky_fails(monkeypatch, capsys):
+    from scipy.linalg import lapack
+
+    train = random_ratings(n_users=20, n_movies=8, seed=4)
+    expected = EASE(reg=3.0).fit(train).weights
+    monkeypatch.setattr(lapack, "spotrf", lambda a, **kwargs: (a, 3))  # "not positive definite"
+    model = EASE(reg=3.0).fit(train)
+    assert "float32 Cholesky inverse failed (LAPACK info 3): inverting in float64" in capsys.readouterr().err
+    np.testing.assert_allclose(model.weights, expected, rtol=1e-4, atol=1e-6)
+    assert model.weights.dtype == np.float32
+
+
 def test_ials_movie_factors_solve_the_weighted_least_squares_given_the_users():
     # the last half-sweep solves each h_i exactly:
     # (sum_{u in U_i} w_u w_u^T + a W^T W + reg (n_i + a n_users) I) h_i = sum_{u in U_i} w_u

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from movierec.models._rows_kernel import pair_order
+from movierec.models._rows_kernel import sort_pairs_inplace
 from movierec.models.rows import RowBatches, stable_argsort
 
 
@@ -76,9 +76,14 @@ def test_grouping_refuses_a_row_index_outside_the_rows():
         RowBatches.build(row, other, n_rows, n_other, value)
 
 
-def test_pair_order_is_lexsort_by_first_then_second_then_position():
+def test_the_ratings_are_sorted_in_place_by_user_then_movie_then_position():
     rng = np.random.default_rng(5)
-    first, second = rng.integers(0, 90, 4000), rng.integers(0, 30, 4000)  # repeated pairs too
-    np.testing.assert_array_equal(pair_order(first, 90, second, 30), np.lexsort((second, first)))
+    user, movie = rng.integers(0, 90, 4000).astype(np.int32), rng.integers(0, 30, 4000).astype(np.int32)
+    rating = rng.standard_normal(4000)  # repeated pairs too: they keep their order
+    order = np.lexsort((movie, user))
+    expected = user[order], movie[order], rating[order]
+    sort_pairs_inplace(user, 90, movie, 30, rating)
+    for got, want in zip((user, movie, rating), expected):
+        np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="outside"):
-        pair_order(first, 89, second, 30)
+        sort_pairs_inplace(user, 89, movie, 30, rating)

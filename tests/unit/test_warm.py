@@ -21,7 +21,7 @@ from movierec.models.mf import BiasedMF
 from movierec.models.topn import ImplicitALS
 from movierec.models.warm import warm
 
-kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _rows_kernel._pair_order, _topk_kernel.top_k_into, _factor_kernel.predict_into)
+kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _rows_kernel._counting_scatter, _topk_kernel.top_k_into, _factor_kernel.predict_into)
 warm()
 before = [len(k.signatures) for k in kernels]
 assert all(before), before

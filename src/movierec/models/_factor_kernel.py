@@ -42,6 +42,8 @@ def predict_into(mu, user_bias, movie_bias, user_factors, movie_factors, u, i, o
 
 def factor_predictions(mu, user_bias, movie_bias, user_factors, movie_factors, u, i) -> np.ndarray:
     """`predict_into` for float32 factor matrices; the indices are taken as int64."""
+    if len(u) != len(i):  # the kernel reads i[j] for every j of u, unchecked
+        raise ValueError(f"{len(u)} user indices but {len(i)} movie indices")
     out = np.empty(len(u), dtype=np.float64)
     predict_into(
         float(mu),

@@ -60,45 +60,33 @@ def group_by_row(
 
 
 @numba.njit(cache=True, nogil=True)
-def _pair_order(first, n_first, second, n_second):
-    """The permutation that sorts the pairs (first[j], second[j]) by first, then second, then j:
-    two stable counting sorts (by second, then by first). Raises on an index outside its range."""
-    n = first.shape[0]
-    by_second = np.empty(n, dtype=np.int64)
-    head = np.zeros(n_second + 1, dtype=np.int64)
+def _counting_scatter(key, n_keys, a, b, c, out_a, out_b, out_c) -> None:
+    """Stable counting sort of the rows (a, b, c) by `key` (one of them), into out_a, out_b,
+    out_c: one pass to count, one to write each row to its place. Raises on a key outside
+    [0, n_keys)."""
+    n = key.shape[0]
+    head = np.zeros(n_keys + 1, dtype=np.int64)
     for j in range(n):
-        s = second[j]
-        if s < 0 or s >= n_second:
-            raise ValueError("a second index is outside [0, n_second)")
-        head[s + 1] += 1
-    for s in range(n_second):
-        head[s + 1] += head[s]
+        k = key[j]
+        if k < 0 or k >= n_keys:
+            raise ValueError("an index is outside its range")
+        head[k + 1] += 1
+    for k in range(n_keys):
+        head[k + 1] += head[k]
     for j in range(n):
-        s = second[j]
-        by_second[head[s]] = j
-        head[s] += 1
-    order = np.empty(n, dtype=np.int64)
-    head = np.zeros(n_first + 1, dtype=np.int64)
-    for j in range(n):
-        f = first[j]
-        if f < 0 or f >= n_first:
-            raise ValueError("a first index is outside [0, n_first)")
-        head[f + 1] += 1
-    for f in range(n_first):
-        head[f + 1] += head[f]
-    for t in range(n):
-        j = by_second[t]
-        f = first[j]
-        order[head[f]] = j
-        head[f] += 1
-    return order
+        d = head[key[j]]
+        head[key[j]] += 1
+        out_a[d] = a[j]
+        out_b[d] = b[j]
+        out_c[d] = c[j]
 
 
-def pair_order(first: np.ndarray, n_first: int, second: np.ndarray, n_second: int) -> np.ndarray:
-    """np.lexsort((second, first)) for indices in [0, n_first) and [0, n_second), in linear time."""
-    return _pair_order(
-        np.ascontiguousarray(first, dtype=np.int32),
-        int(n_first),
-        np.ascontiguousarray(second, dtype=np.int32),
-        int(n_second),
-    )
+def sort_pairs_inplace(user: np.ndarray, n_users: int, movie: np.ndarray, n_movies: int, rating: np.ndarray) -> None:
+    """Sort the ratings (user[j], movie[j], rating[j]) by user, then movie, then position, in place
+    (int32 indices in [0, n_users) and [0, n_movies), float64 ratings, all writeable): two stable
+    counting sorts, by movie into scratch arrays and then by user back into the given ones, so the
+    values move twice and no permutation is kept. Linear time; one copy of the three arrays as
+    scratch (at 100M ratings: 1.6 GB, against an ORDER BY of about 40 s of both cores in SQL)."""
+    scratch_user, scratch_movie, scratch_rating = np.empty_like(user), np.empty_like(movie), np.empty_like(rating)
+    _counting_scatter(movie, int(n_movies), user, movie, rating, scratch_user, scratch_movie, scratch_rating)
+    _counting_scatter(scratch_user, int(n_users), scratch_user, scratch_movie, scratch_rating, user, movie, rating)

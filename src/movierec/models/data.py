@@ -150,12 +150,13 @@ def _load_indexed(relation) -> Ratings:
     for side, ids in (("user", user_ids), ("movie", movie_ids)):
         if not np.array_equal(ids[f"{side}_index"], np.arange(len(ids[f"{side}_index"]))):
             raise ValueError(f"{side}_index of the training ratings is not a dense rank 0..n-1")
-    from movierec.models._rows_kernel import pair_order  # numba: imported by the fits only
+    from movierec.models._rows_kernel import sort_pairs_inplace  # numba: imported by the fits only
 
     # (user_index, movie_index) order by two counting sorts: linear, where an ORDER BY in SQL
     # costs about 40 s of both cores at 100M ratings (the indices are 0..n-1, checked above)
-    user, movie = columns["user_index"], columns["movie_index"]
-    order = pair_order(user, len(user_ids["user_id"]), movie, len(movie_ids["movie_id"]))
-    return Ratings.from_indexed(
-        user[order], movie[order], columns["rating"][order], user_ids["user_id"], movie_ids["movie_id"]
-    )
+    user = np.require(columns["user_index"], dtype=np.int32, requirements=["C", "W"])
+    movie = np.require(columns["movie_index"], dtype=np.int32, requirements=["C", "W"])
+    rating = np.require(columns["rating"], dtype=np.float64, requirements=["C", "W"])
+    del columns
+    sort_pairs_inplace(user, len(user_ids["user_id"]), movie, len(movie_ids["movie_id"]), rating)
+    return Ratings.from_indexed(user, movie, rating, user_ids["user_id"], movie_ids["movie_id"])

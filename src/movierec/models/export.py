@@ -184,9 +184,10 @@ def fit_and_export(recommender: Recommender, train, test, meta: dict | None, imp
     meta = meta or {}
     uses_context = getattr(recommender, "uses_context", False)
     if uses_context:
-        if _is_indexed_relation(train):  # stored in no fixed order: sort, so the fit's sums repeat
-            train = train.order("user_index, movie_index")
         train_table = _arrow(train)
+        if {"user_index", "movie_index"} <= set(train_table.column_names):
+            # int_ratings_train is stored in no fixed order; the fit's float sums follow the rows'
+            train_table = train_table.sort_by([("user_index", "ascending"), ("movie_index", "ascending")])
         train_ratings = Ratings.from_arrow(train_table)
     elif isinstance(train, Ratings):
         train_ratings = train

@@ -2,7 +2,8 @@
 the one row batching of the alternating fits (`BiasedMF`, `BayesianMF`, `BayesianTimeSVDpp`,
 `ImplicitALS`).
 
-Built on numpy. Each half-sweep of those fits updates every row of one side (every user, or every
+Built on numpy (the grouping itself is a compiled counting sort, movierec.models._rows_kernel).
+Each half-sweep of those fits updates every row of one side (every user, or every
 movie) from the other side's factors. `RowBatches` holds the ratings sorted by that side (a CSR
 layout: `indptr`, the other side's index and the value), the rows in order of their rating
 count, and cuts of that order into batches; a batch is gathered at once, padded to its longest

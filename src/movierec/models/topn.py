@@ -54,7 +54,9 @@ class EASE(Recommender):
     users (logged), scaled by their share of the ratings; the inverse is n_movies^3 flops of BLAS,
     in float32: half the time of float64 (82 s against 164 s for 17,770 movies, one thread) for
     the same lists (medium sample: B within 1.8e-5 of float64's in relative Frobenius norm,
-    99.75% of 2,000 users' top-10 lists identical, benchmarks/README.md).
+    99.75% of 2,000 users' top-10 lists identical, benchmarks/README.md). Should the float32
+    Cholesky fail (a matrix too ill-conditioned for it), the fit says so and inverts in float64
+    (12 bytes per movie pair).
     """
 
     name = "ease"
@@ -92,22 +94,27 @@ class EASE(Recommender):
         self._seen = x
         budget = EASE_PAIR_BUDGET if self.max_gram_pairs is None else self.max_gram_pairs
         sample = similarity_users(np.diff(x.indptr), budget, model="ease", what="Gram matrix X^T X")
-        if sample is None:
-            p = gram_matrix(x, dtype=np.float32)
-        else:  # a hash sample of users: X^T X estimated as (its Gram) / (its share of the ratings)
-            sampled = x[sample]
-            p = gram_matrix(sampled, dtype=np.float32)
-            p *= np.float32(len(train) / sampled.nnz)
-        p[np.diag_indices(n)] += self.reg
-        gram_seconds = time.perf_counter() - started
-        # P = (X^T X + reg I)^-1 from the Cholesky factor, in place (upper triangle; the array
-        # is C-ordered, so LAPACK's column-major "lower" is our upper: read the transpose).
-        p, info = lapack.spotrf(p.T, lower=True, overwrite_a=True, clean=False)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: X^T X + reg I is not positive definite (spotrf info {info})")
-        p, info = lapack.spotri(p, lower=True, overwrite_c=True)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: inverse failed (spotri info {info})")
+        gram_seconds = 0.0
+        for dtype, potrf, potri in (
+            (np.float32, lapack.spotrf, lapack.spotri),
+            (np.float64, lapack.dpotrf, lapack.dpotri),
+        ):
+            begun = time.perf_counter()
+            p = self._regularized_gram(x, sample, len(train), dtype)
+            gram_seconds += time.perf_counter() - begun
+            # P = (X^T X + reg I)^-1 from the Cholesky factor, in place (upper triangle; the array
+            # is C-ordered, so LAPACK's column-major "lower" is our upper: read the transpose).
+            p, info = potrf(p.T, lower=True, overwrite_a=True, clean=False)
+            if info == 0:
+                p, info = potri(p, lower=True, overwrite_c=True)
+            if info == 0:
+                break
+            if dtype == np.float64:
+                raise np.linalg.LinAlgError(f"EASE: X^T X + reg I could not be inverted (LAPACK info {info})")
+            p = None  # free the float32 matrix before the float64 one
+            Progress("ease", enabled=True).note(
+                f"the float32 Cholesky inverse failed (LAPACK info {info}): inverting in float64 instead"
+            )
         p = p.T  # C-ordered again; only the upper triangle (i <= j) holds P
         weights = np.empty((n, n), dtype=np.float32)
         diag = p.diagonal().copy()
@@ -123,6 +130,18 @@ class EASE(Recommender):
             f"{n:,} movies: Gram {gram_seconds:.1f} s, inverse and weights "
             f"{time.perf_counter() - started - gram_seconds:.1f} s"
         )
+
+    def _regularized_gram(self, x, sample, n_ratings: int, dtype) -> np.ndarray:
+        """X^T X + reg I as a dense `dtype` array: of every user, or of the `sample` of users scaled
+        by the share of the ratings they hold."""
+        if sample is None:
+            p = gram_matrix(x, dtype=dtype)
+        else:  # a hash sample of users: X^T X estimated as (its Gram) / (its share of the ratings)
+            sampled = x[sample]
+            p = gram_matrix(sampled, dtype=dtype)
+            p *= dtype(n_ratings / sampled.nnz)
+        p[np.diag_indices(len(p))] += self.reg
+        return p
 
     def score_users(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray(self._seen[np.asarray(user_index)] @ self.weights)

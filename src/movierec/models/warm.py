@@ -28,7 +28,7 @@ def warm() -> float:
     MF (the ratings grouped with their values, its predictions) on a tiny random data set, and rank float32 and
     float64 score blocks; returns the seconds it took."""
     from movierec.arrays import top_k_rows
-    from movierec.models._rows_kernel import pair_order
+    from movierec.models._rows_kernel import sort_pairs_inplace
     from movierec.models.data import Ratings
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BiasedMF
@@ -43,7 +43,9 @@ def warm() -> float:
     knn.recommend(ratings.user_ids[:5], k=3)
     ImplicitALS(n_factors=4, iterations=1, solver="cg").fit(ratings)
     BiasedMF(n_factors=4, epochs=1).fit(ratings).predict(ratings.user_ids[:5], ratings.movie_ids[:5])
-    pair_order(ratings.user, ratings.n_users, ratings.movie, ratings.n_movies)  # the shared load's sort
+    sort_pairs_inplace(
+        ratings.user.copy(), ratings.n_users, ratings.movie.copy(), ratings.n_movies, ratings.rating.copy()
+    )
     for dtype in (np.float32, np.float64):  # the serving blocks score in float32, the fits in float64
         top_k_rows(rng.standard_normal((3, 8)).astype(dtype), 2)
     return time.perf_counter() - started

@@ -4,7 +4,8 @@ movies, in numpy.
 
 The rules are those of the SQL models user_recommendations and similar_movies and of `Service`:
 numpy BLAS in blocks of users (or movies), the rated movies masked from a CSR of each block's
-histories, top-k by argpartition (`movierec.arrays.top_k_rows`, ties by the smaller movie_id),
+histories, top-k in one compiled pass per block (`movierec.arrays.top_k_rows`, ties by the smaller
+movie_id),
 the reason by cosine against the liked movies (`pick_reasons`).
 """
 
@@ -70,7 +71,7 @@ def batch_user_recommendations(
     blocks of `block_users`: their ratings are read by a range of user_id (serving_user_ratings is
     stored in that order, so each read touches only its row groups), then one float32 GEMM
     (block x k) @ (k x movies) plus the movie biases, the rated movies set to -inf through the block's
-    CSR, `top_k_rows` (argpartition; ties by smaller movie_id), and per user the reason (cosine against
+    CSR, `top_k_rows` (one compiled pass; ties by smaller movie_id), and per user the reason (cosine against
     the liked movies). Blocks run on `threads` threads (default: the CPU count, at most 4), each
     with its own cursor, and come back in order. Memory: one block of scores per thread (block x
     movies x 4 bytes, 73 MB at the Netflix size), every scored user's factors (4k bytes each) and
@@ -180,7 +181,7 @@ def batch_user_recommendations(
             schema=schema,
         )
 
-    # blocks on a few threads (numpy's GEMM and argpartition release the GIL), taken back in
+    # blocks on a few threads (numpy's GEMM and the compiled top-k release the GIL), taken back in
     # order: the same rows as one thread
     threads = min(os.cpu_count() or 1, 4) if threads is None else max(1, int(threads))
     parts = []
