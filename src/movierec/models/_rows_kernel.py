@@ -14,20 +14,28 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
+def _starts(key, n_keys):
+    """The counting sort's first pass: where each key's rows start, (n_keys + 1,) int64, the last
+    entry the row count (a CSR indptr). Raises on a key outside [0, n_keys)."""
+    starts = np.zeros(n_keys + 1, dtype=np.int64)
+    for j in range(key.shape[0]):
+        k = key[j]
+        if k < 0 or k >= n_keys:
+            raise ValueError("an index is outside [0, n_keys)")
+        starts[k + 1] += 1
+    for k in range(n_keys):
+        starts[k + 1] += starts[k]
+    return starts
+
+
+@numba.njit(cache=True, nogil=True)
 def _group(row, n_rows, other, pad, value):
     """(indptr, other_sorted, value_sorted): the pairs (row[j], other[j]) (and value[j]) grouped
     by row, stable; other_sorted and value_sorted have one more entry at the end, `pad` and 0
     (the padding entry of `RowBatches`). An empty `value` gives an empty value_sorted. Raises on
     a row outside [0, n_rows)."""
     n = row.shape[0]
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    for j in range(n):
-        r = row[j]
-        if r < 0 or r >= n_rows:
-            raise ValueError("a row index is outside [0, n_rows)")
-        indptr[r + 1] += 1
-    for r in range(n_rows):
-        indptr[r + 1] += indptr[r]
+    indptr = _starts(row, n_rows)
     head = indptr[:-1].copy()
     other_sorted = np.empty(n + 1, dtype=np.int32)
     other_sorted[n] = pad
@@ -65,14 +73,7 @@ def _counting_scatter(key, n_keys, a, b, c, out_a, out_b, out_c) -> None:
     out_c: one pass to count, one to write each row to its place. Raises on a key outside
     [0, n_keys)."""
     n = key.shape[0]
-    head = np.zeros(n_keys + 1, dtype=np.int64)
-    for j in range(n):
-        k = key[j]
-        if k < 0 or k >= n_keys:
-            raise ValueError("an index is outside its range")
-        head[k + 1] += 1
-    for k in range(n_keys):
-        head[k + 1] += head[k]
+    head = _starts(key, n_keys)
     for j in range(n):
         d = head[key[j]]
         head[key[j]] += 1
