@@ -5,10 +5,11 @@ the one row batching of the alternating fits (`BiasedMF`, `BayesianMF`, `Bayesia
 Built on numpy. Each half-sweep of those fits updates every row of one side (every user, or every
 movie) from the other side's factors. `RowBatches` holds the ratings sorted by that side (a CSR
 layout: `indptr`, the other side's index and the value), the rows in order of their rating
-count, and cuts of that order into batches; a batch is gathered at once, padded to its longest
-row with an index that points at a zero design row, so one batch is one `np.take` and one stacked
-GEMM, with no Python loop over ratings. `sweep` is the explicit fits' step (normal equations of
-[bias, factors] rows); iALS forms its own systems from the same batches (`gather`).
+count, and cuts of that order into batches. `sweep` is the explicit fits' step: per batch, a
+compiled kernel (movierec.models._sweep_kernel) forms the normal equations of its [bias, factors]
+rows straight from the CSR, then one batched numpy solve; iALS forms its own systems from the
+same batches (`gather`: a batch gathered at once, padded to its longest row with an index that
+points at a zero design row).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from movierec.models._rows_kernel import group_by_row
+from movierec.models._sweep_kernel import normal_equations, squared_errors
 from movierec.models.blas import one_blas_thread
 from movierec.models.data import Ratings
 
@@ -155,36 +157,23 @@ class RowBatches:
         `design` is the other side's (n_other, k+1) [bias, factors] array."""
         n_other, d = design.shape
         assert n_other == self.n_other
-        ext = np.zeros((n_other + 1, d), dtype=np.float32)  # [1, factors]; the last row is padding
-        ext[:n_other, 0] = 1.0
-        ext[:n_other, 1:] = design[:, 1:]
-        other_bias = np.zeros(n_other + 1, dtype=np.float32)
-        other_bias[:n_other] = design[:, 0]
+        assert self.value is not None, "sweep needs the ratings' values"
+        design = np.ascontiguousarray(design, dtype=np.float32)
+        if errors is not None:
+            mu, low, high = (float(x) for x in errors)
 
         def run(cut: tuple[int, int, int]) -> tuple[float, float]:
-            start, stop, width = cut
+            start, stop, _ = cut
             rows = self.order[start:stop]
-            pos, count = self.positions(rows, width)
-            other = np.take(self.other, pos)
-            x = np.take(ext, other, axis=0)  # (batch, width, k+1)
-            value = np.take(self.value, pos)  # (batch, width): r - mu
-            t = value - np.take(other_bias, other)
-            xt = x.transpose(0, 2, 1)
-            gram = np.matmul(xt, x)
-            rhs = np.matmul(xt, t[:, :, None])[:, :, 0]
-            w = solve(rows, gram, rhs, count, out[rows])
-            out[rows] = w
+            gram = np.empty((len(rows), d, d), dtype=np.float32)
+            rhs = np.empty((len(rows), d), dtype=np.float32)
+            # X^T X and X^T t straight from the CSR, float64 sums (a compiled kernel without the GIL)
+            normal_equations(self.indptr, self.other, self.value, design, rows, gram, rhs)
+            out[rows] = solve(rows, gram, rhs, self.counts[rows], out[rows])
             if errors is None:
                 return 0.0, 0.0
-            fit = np.matmul(x, w[:, :, None])[:, :, 0]  # b_this + p . q, 0 on padding
-            residual = t - fit
-            mu, low, high = errors
-            clipped = np.clip(value - residual + mu, low, high) - (value + mu)  # clip(prediction) - r
-            clipped[np.arange(width)[None, :] >= count[:, None]] = 0.0
-            return (
-                float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
-                float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
-            )
+            new = np.ascontiguousarray(out[rows], dtype=np.float32)
+            return squared_errors(self.indptr, self.other, self.value, design, rows, new, mu, low, high)
 
         sums = list(runner.map(run, self.cuts))
         return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
