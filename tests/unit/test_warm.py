@@ -12,14 +12,15 @@ import numpy as np
 # ratings are (Ratings.from_indexed), and count the kernels' compiled signatures before and after.
 FITS_ADD_NO_SIGNATURE = """
 import numpy as np
-from movierec.models import _ials_kernel, _knn_kernel, _rows_kernel
+from movierec.models import _ials_kernel, _knn_kernel, _rows_kernel, _sweep_kernel
 from movierec.models.data import Ratings
 from movierec.models.knn import ItemKNN, UserKNN
-from movierec.models.mf import BiasedMF
+from movierec.models.mf import BayesianMF, BiasedMF
 from movierec.models.topn import ImplicitALS
 from movierec.models.warm import warm
 
 kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group)
+kernels += (_sweep_kernel.normal_equations, _sweep_kernel.squared_errors)
 warm()
 before = [len(k.signatures) for k in kernels]
 assert all(before), before
@@ -35,6 +36,7 @@ for model in (ItemKNN(n_neighbors=20, min_neighbors=3), UserKNN(n_neighbors=20, 
     model.recommend(ratings.user_ids[:20], k=5)
 ImplicitALS(n_factors=8, iterations=2, solver="cg").fit(ratings)
 BiasedMF(n_factors=4, epochs=1).fit(ratings)
+BayesianMF(n_factors=3, samples=1, burn_in=1, init_epochs=1).fit(ratings)
 after = [len(k.signatures) for k in kernels]
 assert after == before, (before, after)
 print("ok")

@@ -4,7 +4,8 @@ numba compiles a kernel on its first call and caches the machine code in `__pyca
 (`cache=True`); later processes load it in well under a second. Without this step the first
 `make demo` after a fresh install would spend about 10 s compiling (iALS's conjugate-gradient
 sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sort that groups the
-ratings by user and by movie for the alternating fits). `make setup` runs
+ratings by user and by movie for the alternating fits, and their normal equations and training
+errors in `RowBatches.sweep`). `make setup` runs
 
     python -m movierec.models.warm
 
@@ -24,7 +25,8 @@ import numpy as np
 
 def warm() -> float:
     """Fit item kNN (predictions and rankings), iALS (its conjugate-gradient solver) and biased
-    MF (the ratings grouped with their values) on a tiny random data set; returns the seconds it took."""
+    MF (the ratings grouped with their values, the sweep's normal equations and errors) on a tiny
+    random data set; returns the seconds it took."""
     from movierec.models.data import Ratings
     from movierec.models.knn import ItemKNN
     from movierec.models.mf import BiasedMF
