@@ -5,11 +5,12 @@ the one row batching of the alternating fits (`BiasedMF`, `BayesianMF`, `Bayesia
 Built on numpy. Each half-sweep of those fits updates every row of one side (every user, or every
 movie) from the other side's factors. `RowBatches` holds the ratings sorted by that side (a CSR
 layout: `indptr`, the other side's index and the value), the rows in order of their rating
-count, and cuts of that order into batches. `sweep` is the explicit fits' step: per batch, a
-compiled kernel (movierec.models._sweep_kernel) forms the normal equations of its [bias, factors]
-rows straight from the CSR, then one batched numpy solve; iALS forms its own systems from the
-same batches (`gather`: a batch gathered at once, padded to its longest row with an index that
-points at a zero design row).
+count, and cuts of that order into batches. `sweep` is the explicit fits' step: per batch, the
+normal equations of its [bias, factors] rows, then one batched numpy solve. Up to
+`KERNEL_MAX_FACTORS` factors a compiled kernel (movierec.models._sweep_kernel) forms them
+straight from the CSR; above, the batch is gathered at once, padded to its longest row with an
+index that points at a zero design row, and they are stacked GEMMs. iALS forms its own systems
+from the same batches (`gather`).
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ class RowBatches:
         # with `out=`, measured on the CG chunks)
         return np.take(design, index, axis=0)
 
+    # the compiled normal equations win at small factor counts (1.1-1.3x a half-sweep at k = 10);
+    # from about k = 21 the stacked float32 GEMMs of BLAS catch up (they do the square of
+    # products at twice the SIMD width) and at k = 50 they are faster (benchmarks/bench_sweep.py)
+    KERNEL_MAX_FACTORS = 32
+
     def sweep(
         self,
         design: np.ndarray,
@@ -146,6 +152,7 @@ class RowBatches:
         out: np.ndarray,
         runner: BatchRunner,
         errors: tuple[float, float, float] | None = None,
+        kernel: bool | None = None,
     ) -> tuple[float, float]:
         """Update every row: out[rows] = solve(rows, X^T X, X^T t, n, out[rows]) per batch, where X holds the
         design rows [1, factors] of the other side and t = r - mu - (other side's bias).
@@ -154,10 +161,22 @@ class RowBatches:
         errors of the model with the new rows: unclipped, and with predictions clipped to the
         rating range (as `predict` answers); else (0, 0).
 
-        `design` is the other side's (n_other, k+1) [bias, factors] array."""
+        `design` is the other side's (n_other, k+1) [bias, factors] array. `kernel`: form the
+        sums with the compiled kernels (movierec.models._sweep_kernel: straight from the CSR,
+        float64 sums) or with a padded gather and stacked float32 GEMMs; by default the kernels
+        up to `KERNEL_MAX_FACTORS` factors. The two agree to float32 rounding."""
         n_other, d = design.shape
         assert n_other == self.n_other
         assert self.value is not None, "sweep needs the ratings' values"
+        if kernel is None:
+            kernel = d - 1 <= self.KERNEL_MAX_FACTORS
+        batch = self._kernel_batch if kernel else self._gemm_batch
+        sums = list(runner.map(batch(design, solve, out, errors), self.cuts))
+        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
+
+    def _kernel_batch(self, design, solve, out, errors) -> Callable[[tuple[int, int, int]], tuple[float, float]]:
+        """`sweep`'s step for one batch with the compiled kernels (they release the GIL)."""
+        d = design.shape[1]
         design = np.ascontiguousarray(design, dtype=np.float32)
         if errors is not None:
             mu, low, high = (float(x) for x in errors)
@@ -167,7 +186,6 @@ class RowBatches:
             rows = self.order[start:stop]
             gram = np.empty((len(rows), d, d), dtype=np.float32)
             rhs = np.empty((len(rows), d), dtype=np.float32)
-            # X^T X and X^T t straight from the CSR, float64 sums (a compiled kernel without the GIL)
             normal_equations(self.indptr, self.other, self.value, design, rows, gram, rhs)
             out[rows] = solve(rows, gram, rhs, self.counts[rows], out[rows])
             if errors is None:
@@ -175,8 +193,44 @@ class RowBatches:
             new = np.ascontiguousarray(out[rows], dtype=np.float32)
             return squared_errors(self.indptr, self.other, self.value, design, rows, new, mu, low, high)
 
-        sums = list(runner.map(run, self.cuts))
-        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
+        return run
+
+    def _gemm_batch(self, design, solve, out, errors) -> Callable[[tuple[int, int, int]], tuple[float, float]]:
+        """`sweep`'s step for one batch with numpy: the batch gathered padded to its width (one
+        `np.take`), then stacked float32 GEMMs (BLAS, which releases the GIL)."""
+        n_other, d = design.shape
+        ext = np.zeros((n_other + 1, d), dtype=np.float32)  # [1, factors]; the last row is padding
+        ext[:n_other, 0] = 1.0
+        ext[:n_other, 1:] = design[:, 1:]
+        other_bias = np.zeros(n_other + 1, dtype=np.float32)
+        other_bias[:n_other] = design[:, 0]
+
+        def run(cut: tuple[int, int, int]) -> tuple[float, float]:
+            start, stop, width = cut
+            rows = self.order[start:stop]
+            pos, count = self.positions(rows, width)
+            other = np.take(self.other, pos)
+            x = np.take(ext, other, axis=0)  # (batch, width, k+1)
+            value = np.take(self.value, pos)  # (batch, width): r - mu
+            t = value - np.take(other_bias, other)
+            xt = x.transpose(0, 2, 1)
+            gram = np.matmul(xt, x)
+            rhs = np.matmul(xt, t[:, :, None])[:, :, 0]
+            w = solve(rows, gram, rhs, count, out[rows])
+            out[rows] = w
+            if errors is None:
+                return 0.0, 0.0
+            fit = np.matmul(x, w[:, :, None])[:, :, 0]  # b_this + p . q, 0 on padding
+            residual = t - fit
+            mu, low, high = errors
+            clipped = np.clip(value - residual + mu, low, high) - (value + mu)  # clip(prediction) - r
+            clipped[np.arange(width)[None, :] >= count[:, None]] = 0.0
+            return (
+                float(np.einsum("bn,bn->", residual, residual, dtype=np.float64)),
+                float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
+            )
+
+        return run
 
 
 def _padded_block_cuts(sorted_counts: np.ndarray, block_entries: int) -> list[tuple[int, int, int]]:
