@@ -140,10 +140,11 @@ class RowBatches:
         # with `out=`, measured on the CG chunks)
         return np.take(design, index, axis=0)
 
-    # the compiled normal equations win at small factor counts (1.1-1.3x a half-sweep at k = 10);
-    # from about k = 21 the stacked float32 GEMMs of BLAS catch up (they do the square of
-    # products at twice the SIMD width) and at k = 50 they are faster (benchmarks/bench_sweep.py)
-    KERNEL_MAX_FACTORS = 32
+    # the compiled kernels win at small factor counts (a half-sweep 0.9-1.3x faster at k = 10
+    # and 21, on the medium ratings, one thread, a busy machine); at k = 32 they are even, at
+    # k = 50 the stacked float32 GEMMs of BLAS are 1.2-1.4x faster (they compute the whole square
+    # of products, but at twice the SIMD width of the kernel's float64): benchmarks/bench_sweep.py
+    KERNEL_MAX_FACTORS = 24
 
     def sweep(
         self,
