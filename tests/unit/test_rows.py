@@ -112,7 +112,12 @@ def test_the_normal_equations_kernel_matches_a_float64_reference():
     for rows, _ in batches.batches():
         gram = np.full((len(rows), d, d), np.nan, dtype=np.float32)
         rhs = np.full((len(rows), d), np.nan, dtype=np.float32)
-        normal_equations(batches.indptr, batches.other, batches.value, design, rows, gram, rhs)
+        kept = np.full((int(counts[rows].sum()), d + 1), np.nan, dtype=np.float32)
+        normal_equations(batches.indptr, batches.other, batches.value, design, rows, gram, rhs, kept)
+        # each rating's [other side's bias, factors, t], in the order of the rows and their ratings
+        pos = np.concatenate([np.arange(batches.indptr[u], batches.indptr[u + 1]) for u in rows])
+        h = design[batches.other[pos]]
+        np.testing.assert_array_equal(kept, np.c_[h, batches.value[pos] - h[:, 0]])
         for u, g, r in zip(rows, gram, rhs):
             want_g, want_r = reference_normal_equations(row, other, value, design, u)
             np.testing.assert_allclose(g, want_g, rtol=1e-6, atol=1e-5)

@@ -140,11 +140,13 @@ class RowBatches:
         # with `out=`, measured on the CG chunks)
         return np.take(design, index, axis=0)
 
-    # the compiled kernels win at small factor counts (a half-sweep 0.9-1.3x faster at k = 10
-    # and 21, on the medium ratings, one thread, a busy machine); at k = 32 they are even, at
-    # k = 50 the stacked float32 GEMMs of BLAS are 1.2-1.4x faster (they compute the whole square
-    # of products, but at twice the SIMD width of the kernel's float64): benchmarks/bench_sweep.py
-    KERNEL_MAX_FACTORS = 24
+    # the compiled kernels win or break even at small factor counts (a half-sweep 0.9-1.3x as
+    # fast at k = 10, on the medium ratings, one thread, a busy machine; the same on the movies'
+    # side with 480K users' factors to read, as at the full size); from k = 21 the stacked float32
+    # GEMMs of BLAS are as fast or faster (0.7-1.2x with 480K users, 1.2-1.4x faster at k = 50:
+    # they compute the whole square of products, but at twice the SIMD width of the kernel's
+    # float64). benchmarks/bench_sweep.py and benchmarks/README.md.
+    KERNEL_MAX_FACTORS = 16
 
     def sweep(
         self,
@@ -185,14 +187,17 @@ class RowBatches:
         def run(cut: tuple[int, int, int]) -> tuple[float, float]:
             start, stop, _ = cut
             rows = self.order[start:stop]
+            count = self.counts[rows]
             gram = np.empty((len(rows), d, d), dtype=np.float32)
             rhs = np.empty((len(rows), d), dtype=np.float32)
-            normal_equations(self.indptr, self.other, self.value, design, rows, gram, rhs)
-            out[rows] = solve(rows, gram, rhs, self.counts[rows], out[rows])
+            # the gathered design rows, kept for the errors: read again in order, not gathered again
+            kept = np.empty((int(count.sum()) if errors is not None else 0, d + 1), dtype=np.float32)
+            normal_equations(self.indptr, self.other, self.value, design, rows, gram, rhs, kept)
+            out[rows] = solve(rows, gram, rhs, count, out[rows])
             if errors is None:
                 return 0.0, 0.0
             new = np.ascontiguousarray(out[rows], dtype=np.float32)
-            return squared_errors(self.indptr, self.other, self.value, design, rows, new, mu, low, high)
+            return squared_errors(self.indptr, self.value, rows, kept, new, mu, low, high)
 
         return run
 
