@@ -5,7 +5,7 @@
 
 Built on numpy and numba. Both models alternate between the two sides: every user's (b_u, p_u)
 given the movies, then every movie's (b_i, q_i) given the users. For one side, each row's
-(k+1)x(k+1) normal equations are formed in batches of rows with similar rating counts: up to 16
+(k+1)x(k+1) normal equations are formed in batches of rows with similar rating counts: up to 12
 factors by a compiled kernel straight from the ratings grouped by row, above by one gather of
 the other side's design rows [1, factors] into a (batch, n, k+1) float32 block padded to a
 common length and one stacked GEMM (X^T X); then one stacked `np.linalg.solve` (ALS) or Cholesky

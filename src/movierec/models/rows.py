@@ -140,13 +140,13 @@ class RowBatches:
         # with `out=`, measured on the CG chunks)
         return np.take(design, index, axis=0)
 
-    # the compiled kernels win or break even at small factor counts (a half-sweep 0.9-1.3x as
-    # fast at k = 10, on the medium ratings, one thread, a busy machine; the same on the movies'
-    # side with 480K users' factors to read, as at the full size); from k = 21 the stacked float32
-    # GEMMs of BLAS are as fast or faster (0.7-1.2x with 480K users, 1.2-1.4x faster at k = 50:
-    # they compute the whole square of products, but at twice the SIMD width of the kernel's
-    # float64). benchmarks/bench_sweep.py and benchmarks/README.md.
-    KERNEL_MAX_FACTORS = 16
+    # the compiled kernels win or break even only at small factor counts: at k = 10 a half-sweep
+    # is 1.2-1.6x as fast on the medium ratings, 0.9-1.0x on the movies' side with 480K users'
+    # factors to read (as at the full size); at k = 16 with 480K users 0.6-0.9x, at k = 21
+    # 0.8-0.9x, at k = 50 on the medium ratings 0.7-0.9x: the stacked float32 GEMMs of BLAS
+    # compute the whole square of products, but at twice the SIMD width of the kernel's float64
+    # (one thread, a busy machine: benchmarks/bench_sweep.py, benchmarks/README.md)
+    KERNEL_MAX_FACTORS = 12
 
     def sweep(
         self,
