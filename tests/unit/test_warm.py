@@ -13,15 +13,16 @@ import numpy as np
 FITS_ADD_NO_SIGNATURE = """
 import duckdb
 import numpy as np
-from movierec.models import _factor_kernel, _ials_kernel, _knn_kernel, _rows_kernel, _topk_kernel
+from movierec.models import _factor_kernel, _ials_kernel, _knn_kernel, _rows_kernel, _sweep_kernel, _topk_kernel
 from movierec.arrays import top_k_rows
 from movierec.models.data import Ratings, training_ratings
 from movierec.models.knn import ItemKNN, UserKNN
-from movierec.models.mf import BiasedMF
+from movierec.models.mf import BayesianMF, BiasedMF
 from movierec.models.topn import ImplicitALS
 from movierec.models.warm import warm
 
 kernels = (_ials_kernel.cg_rows, _knn_kernel._grid, _knn_kernel._pairs, _rows_kernel._group, _rows_kernel._counting_scatter, _topk_kernel.top_k_into, _factor_kernel.predict_into)
+kernels += (_sweep_kernel.normal_equations, _sweep_kernel.squared_errors)
 warm()
 before = [len(k.signatures) for k in kernels]
 assert all(before), before
@@ -47,6 +48,7 @@ mf.predict(ratings.user_ids[:50], ratings.movie_ids[:50])
 mf._train_rmse(ratings)
 factors = rng.standard_normal((30, 8)).astype(np.float32)
 top_k_rows(factors[:10] @ factors.T, 5)  # the serving's float32 blocks
+BayesianMF(n_factors=3, samples=1, burn_in=1, init_epochs=1).fit(ratings)
 after = [len(k.signatures) for k in kernels]
 assert after == before, (before, after)
 print("ok")

@@ -3,16 +3,17 @@
 
     r(u, i) = mu + b_u + b_i + p_u . q_i
 
-Built on numpy. Both models alternate between the two sides: every user's (b_u, p_u) given the
-movies, then every movie's (b_i, q_i) given the users. For one side, each row's (k+1)x(k+1)
-normal equations are formed in batches of rows with similar rating counts, padded to a common
-length: one gather of the other side's design rows [1, factors] into a (batch, n, k+1) float32
-block and one stacked GEMM (X^T X), then one stacked `np.linalg.solve` (ALS) or Cholesky draw
-(BPMF); the batching is `movierec.models.rows`, shared with iALS and the Bayesian timeSVD++.
-No Python loop over ratings and no (ratings x k) array. Batches run on a small thread
-pool (numpy releases the GIL) with BLAS limited to one thread (`movierec.models.blas`):
-thousands of small GEMMs each split over threads are slow, and much slower still when other
-processes share the cores.
+Built on numpy and numba. Both models alternate between the two sides: every user's (b_u, p_u)
+given the movies, then every movie's (b_i, q_i) given the users. For one side, each row's
+(k+1)x(k+1) normal equations are formed in batches of rows with similar rating counts: up to 12
+factors by a compiled kernel straight from the ratings grouped by row, above by one gather of
+the other side's design rows [1, factors] into a (batch, n, k+1) float32 block padded to a
+common length and one stacked GEMM (X^T X); then one stacked `np.linalg.solve` (ALS) or Cholesky
+draw (BPMF). The batching is `movierec.models.rows` (`RowBatches.sweep`), shared with iALS and
+the Bayesian timeSVD++. No Python loop over ratings and no (ratings x k) array. Batches run on
+a small thread pool (the kernels and numpy release the GIL) with BLAS limited to one thread
+(`movierec.models.blas`): thousands of small GEMMs each split over threads are slow, and much
+slower still when other processes share the cores.
 
 Cost: one epoch is 2 x ratings rank-one updates of (k+1)x(k+1) matrices plus one small solve per
 user and per movie; memory is the ratings by user and by movie (int32 index + float32 value) on top

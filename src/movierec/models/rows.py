@@ -6,10 +6,12 @@ Built on numpy (the grouping itself is a compiled counting sort, movierec.models
 Each half-sweep of those fits updates every row of one side (every user, or every
 movie) from the other side's factors. `RowBatches` holds the ratings sorted by that side (a CSR
 layout: `indptr`, the other side's index and the value), the rows in order of their rating
-count, and cuts of that order into batches; a batch is gathered at once, padded to its longest
-row with an index that points at a zero design row, so one batch is one `np.take` and one stacked
-GEMM, with no Python loop over ratings. `sweep` is the explicit fits' step (normal equations of
-[bias, factors] rows); iALS forms its own systems from the same batches (`gather`).
+count, and cuts of that order into batches. `sweep` is the explicit fits' step: per batch, the
+normal equations of its [bias, factors] rows, then one batched numpy solve. Up to
+`KERNEL_MAX_FACTORS` factors a compiled kernel (movierec.models._sweep_kernel) forms them
+straight from the CSR; above, the batch is gathered at once, padded to its longest row with an
+index that points at a zero design row, and they are stacked GEMMs. iALS forms its own systems
+from the same batches (`gather`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from movierec.models._rows_kernel import group_by_row
+from movierec.models._sweep_kernel import normal_equations, squared_errors
 from movierec.models.blas import one_blas_thread
 from movierec.models.data import Ratings
 
@@ -138,6 +141,14 @@ class RowBatches:
         # with `out=`, measured on the CG chunks)
         return np.take(design, index, axis=0)
 
+    # the compiled kernels win or break even only at small factor counts: at k = 10 a half-sweep
+    # is 1.2-1.6x as fast on the medium ratings, 0.9-1.0x on the movies' side with 480K users'
+    # factors to read (as at the full size); at k = 16 with 480K users 0.6-0.9x, at k = 21
+    # 0.8-0.9x, at k = 50 on the medium ratings 0.7-0.9x: the stacked float32 GEMMs of BLAS
+    # compute the whole square of products, but at twice the SIMD width of the kernel's float64
+    # (one thread, a busy machine: benchmarks/bench_sweep.py, benchmarks/README.md)
+    KERNEL_MAX_FACTORS = 12
+
     def sweep(
         self,
         design: np.ndarray,
@@ -145,6 +156,7 @@ class RowBatches:
         out: np.ndarray,
         runner: BatchRunner,
         errors: tuple[float, float, float] | None = None,
+        kernel: bool | None = None,
     ) -> tuple[float, float]:
         """Update every row: out[rows] = solve(rows, X^T X, X^T t, n, out[rows]) per batch, where X holds the
         design rows [1, factors] of the other side and t = r - mu - (other side's bias).
@@ -153,9 +165,47 @@ class RowBatches:
         errors of the model with the new rows: unclipped, and with predictions clipped to the
         rating range (as `predict` answers); else (0, 0).
 
-        `design` is the other side's (n_other, k+1) [bias, factors] array."""
+        `design` is the other side's (n_other, k+1) [bias, factors] array. `kernel`: form the
+        sums with the compiled kernels (movierec.models._sweep_kernel: straight from the CSR,
+        float64 sums) or with a padded gather and stacked float32 GEMMs; by default the kernels
+        up to `KERNEL_MAX_FACTORS` factors. The two agree to float32 rounding."""
         n_other, d = design.shape
         assert n_other == self.n_other
+        assert self.value is not None, "sweep needs the ratings' values"
+        if kernel is None:
+            kernel = d - 1 <= self.KERNEL_MAX_FACTORS
+        batch = self._kernel_batch if kernel else self._gemm_batch
+        sums = list(runner.map(batch(design, solve, out, errors), self.cuts))
+        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
+
+    def _kernel_batch(self, design, solve, out, errors) -> Callable[[tuple[int, int, int]], tuple[float, float]]:
+        """`sweep`'s step for one batch with the compiled kernels (they release the GIL)."""
+        d = design.shape[1]
+        design = np.ascontiguousarray(design, dtype=np.float32)
+        if errors is not None:
+            mu, low, high = (float(x) for x in errors)
+
+        def run(cut: tuple[int, int, int]) -> tuple[float, float]:
+            start, stop, _ = cut
+            rows = self.order[start:stop]
+            count = self.counts[rows]
+            gram = np.empty((len(rows), d, d), dtype=np.float32)
+            rhs = np.empty((len(rows), d), dtype=np.float32)
+            # the gathered design rows, kept for the errors: read again in order, not gathered again
+            kept = np.empty((int(count.sum()) if errors is not None else 0, d + 1), dtype=np.float32)
+            normal_equations(self.indptr, self.other, self.value, design, rows, gram, rhs, kept)
+            out[rows] = solve(rows, gram, rhs, count, out[rows])
+            if errors is None:
+                return 0.0, 0.0
+            new = np.ascontiguousarray(out[rows], dtype=np.float32)
+            return squared_errors(self.indptr, self.value, rows, kept, new, mu, low, high)
+
+        return run
+
+    def _gemm_batch(self, design, solve, out, errors) -> Callable[[tuple[int, int, int]], tuple[float, float]]:
+        """`sweep`'s step for one batch with numpy: the batch gathered padded to its width (one
+        `np.take`), then stacked float32 GEMMs (BLAS, which releases the GIL)."""
+        n_other, d = design.shape
         ext = np.zeros((n_other + 1, d), dtype=np.float32)  # [1, factors]; the last row is padding
         ext[:n_other, 0] = 1.0
         ext[:n_other, 1:] = design[:, 1:]
@@ -187,8 +237,7 @@ class RowBatches:
                 float(np.einsum("bn,bn->", clipped, clipped, dtype=np.float64)),
             )
 
-        sums = list(runner.map(run, self.cuts))
-        return math.fsum(a for a, _ in sums), math.fsum(b for _, b in sums)
+        return run
 
 
 def _padded_block_cuts(sorted_counts: np.ndarray, block_entries: int) -> list[tuple[int, int, int]]:

@@ -4,8 +4,9 @@ numba compiles a kernel on its first call and caches the machine code in `__pyca
 (`cache=True`); later processes load it in well under a second. Without this step the first
 `make demo` after a fresh install would spend about 10 s compiling (iALS's conjugate-gradient
 sweep about 3 s, item kNN's neighbourhood sums about 6 s, the counting sorts that order the
-shared training ratings and group them by user and by movie for the alternating fits, the row-wise top-k of the rankings, a
-factor model's predictions). `make setup` runs
+shared training ratings and group them by user and by movie for the alternating fits, their
+normal equations and training errors in `RowBatches.sweep`, the row-wise top-k of the rankings,
+a factor model's predictions). `make setup` runs
 
     python -m movierec.models.warm
 
@@ -25,8 +26,9 @@ import numpy as np
 
 def warm() -> float:
     """Fit item kNN (predictions and rankings), iALS (its conjugate-gradient solver) and biased
-    MF (the ratings grouped with their values, its predictions) on a tiny random data set, and rank float32 and
-    float64 score blocks; returns the seconds it took."""
+    MF (the ratings grouped with their values, the sweep's normal equations and errors, its
+    predictions) on a tiny random data set, and rank float32 and float64 score blocks; returns
+    the seconds it took."""
     from movierec.arrays import top_k_rows
     from movierec.models._rows_kernel import sort_pairs_inplace
     from movierec.models.data import Ratings
