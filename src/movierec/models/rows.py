@@ -146,7 +146,9 @@ class RowBatches:
     # factors to read (as at the full size); at k = 16 with 480K users 0.6-0.9x, at k = 21
     # 0.8-0.9x, at k = 50 on the medium ratings 0.7-0.9x: the stacked float32 GEMMs of BLAS
     # compute the whole square of products, but at twice the SIMD width of the kernel's float64
-    # (one thread, a busy machine: benchmarks/bench_sweep.py, benchmarks/README.md)
+    # (one thread, a busy machine: benchmarks/bench_sweep.py, benchmarks/README.md). In a dbt
+    # build they pay more than that: they release the GIL, which the numpy batches held while
+    # the other fit (a thread of the same process) waited; fit_bayesian_mf 432 s -> 291 s there.
     KERNEL_MAX_FACTORS = 12
 
     def sweep(
