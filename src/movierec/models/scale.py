@@ -6,8 +6,8 @@ configured value and the data's shape and returns the value to use. When it chan
 says so on stderr (dbt shows it in the build's output), and the fit's hyperparameters in
 model_runs record the value used.
 
-The budgets aim at the 15-minute full build of issue 11 on 2 cores (measured so far: 21.6
-minutes, README "The real Netflix Prize in one `dbt build`"):
+The budgets aim at the 15-minute full build of issue 11 on 2 cores (measured: 14.4 minutes,
+README "The real Netflix Prize in one `dbt build`"):
 
 - `BPMF_RATING_SWEEPS`: Bayesian MF visits every training rating once per Gibbs sweep (burn-in
   and kept samples alike), so its cost is ratings x sweeps. At the full size even the floor of
